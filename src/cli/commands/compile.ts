@@ -1,0 +1,20 @@
+import { parse } from '../args.js';
+import { EXIT, loadFor, profileDirs, requireProfile, UsageError, type Io } from '../context.js';
+import type { Command } from './command.js';
+
+export const compile: Command = {
+  name: 'compile',
+  summary: 'Print the resolved, effective profile (settings, rules with clauses, digest) as JSON',
+  usage: `fapi-policy compile <id|file> [--profiles <dir>] [--json]
+
+Prints the profile after \`extends\` is resolved and overlays applied: settings, every rule with its
+clause and stages, waivers and the content digest. Pretty JSON by default, compact with --json.`,
+  async run(argv: string[], io: Io) {
+    const { values, positionals } = parse(argv, {});
+    if (positionals.length !== 1) throw new UsageError('compile takes exactly one profile id or file');
+    const { set, ids } = await loadFor(profileDirs(values.profiles as string[] | undefined), positionals);
+    const profile = requireProfile(set, ids[0] as string);
+    io.out(JSON.stringify(profile, null, values.json ? undefined : 2));
+    return EXIT.ok;
+  },
+};

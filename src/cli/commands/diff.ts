@@ -1,0 +1,39 @@
+import { diffProfiles, type ProfileDiff } from '../../profile/diff.js';
+import { parse } from '../args.js';
+import { EXIT, loadFor, profileDirs, requireProfile, UsageError, type Io } from '../context.js';
+import type { Command } from './command.js';
+
+export const diff: Command = {
+  name: 'diff',
+  summary: 'Compare two profiles: settings and rules marked tighter, looser, added or removed',
+  usage: `fapi-policy diff <a> <b> [--profiles <dir>] [--json]
+
+Reads <b> against <a>: a setting of <b> is "tighter" when it is stricter than in <a> by the setting's
+refinement kind; rules are added, removed, tighter/looser (severity) or changed. Waivers are listed.`,
+  async run(argv: string[], io: Io) {
+    const { values, positionals } = parse(argv, {});
+    if (positionals.length !== 2) throw new UsageError('diff takes two profile ids or files');
+    const { set, ids } = await loadFor(profileDirs(values.profiles as string[] | undefined), positionals);
+    const result = diffProfiles(requireProfile(set, ids[0] as string), requireProfile(set, ids[1] as string));
+    io.out(values.json ? JSON.stringify(result, null, 2) : humanDiff(result));
+    return EXIT.ok;
+  },
+};
+
+const show = (v: unknown) => (Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stringify(v));
+
+export function humanDiff(d: ProfileDiff): string {
+  const lines = [`${d.from.id} -> ${d.to.id}`, '', `Settings (${d.settings.length} differ):`];
+  const width = Math.max(0, ...d.settings.map((s) => s.setting.length));
+  for (const s of d.settings) lines.push(`  ${s.change.padEnd(7)} ${s.setting.padEnd(width)}  ${show(s.from)} -> ${show(s.to)}`);
+  const order = ['added', 'removed', 'tighter', 'looser', 'changed'];
+  lines.push('', `Rules (${d.rules.length} differ):`);
+  for (const r of [...d.rules].sort((a, b) => order.indexOf(a.change) - order.indexOf(b.change) || a.rule.localeCompare(b.rule))) {
+    lines.push(`  ${r.change.padEnd(7)} ${r.rule}  [${r.clause}]${r.detail ? `  ${r.detail}` : ''}`);
+  }
+  if (d.waivers.length) {
+    lines.push('', 'Waivers:');
+    for (const w of d.waivers) lines.push(`  ${w.in}: ${w.setting ? `settings.${w.setting}` : `rule ${w.rule}`} (declared by ${w.profile}): ${w.reason}`);
+  }
+  return lines.join('\n');
+}

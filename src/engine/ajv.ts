@@ -1,0 +1,45 @@
+/**
+ * The two ajv instances of the engine. Facts schemas ship with the package and are trusted;
+ * rule schemas come from profiles and are not: those run through a linear-time regex engine
+ * (re2js) and ajv's secure meta-schema, as ajv recommends for untrusted schemas.
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv } from 'ajv';
+import { RE2JS } from 're2js';
+import secureMeta from 'ajv/dist/refs/json-schema-secure.json' with { type: 'json' };
+
+type RegExpEngine = ((pattern: string, flags: string) => { test: (s: string) => boolean }) & { code: string };
+
+/** Compiles a pattern with RE2 semantics: matching time is linear in the input, so no ReDoS. */
+const linearRegExp: RegExpEngine = Object.assign(
+  (pattern: string) => {
+    const re = RE2JS.compile(pattern);
+    return { test: (s: string) => re.matcher(s).find() };
+  },
+  { code: 'linearRegExp' },
+);
+
+export function trustedAjv(options: { allErrors?: boolean } = {}): Ajv2020 {
+  // strictRequired is off: `if: {required: [extends]}` names a property declared by the parent schema.
+  return new Ajv2020({ strict: true, strictRequired: false, allErrors: options.allErrors ?? false, allowUnionTypes: true });
+}
+
+export function untrustedAjv(): Ajv2020 {
+  return new Ajv2020({
+    strict: true,
+    allErrors: false,
+    allowUnionTypes: true,
+    validateFormats: false,
+    code: { regExp: linearRegExp },
+    // A rule schema may only refer inside itself; nothing is loaded from elsewhere.
+    loadSchema: undefined,
+  });
+}
+
+const secureChecker = new Ajv({ strict: false, allErrors: true }).compile(secureMeta);
+
+/** Errors from ajv's secure meta-schema (e.g. a pattern without maxLength), as readable strings. */
+export function insecureSchemaFindings(schema: unknown): string[] {
+  if (secureChecker(schema)) return [];
+  return (secureChecker.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'insecure'}`);
+}

@@ -1,0 +1,81 @@
+/**
+ * Facts validation: the first step of every decision. Facts of the wrong shape never reach a rule.
+ * The schemas in schemas/facts are the engine's public input format.
+ */
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { trustedAjv } from './ajv.js';
+import { FORBIDDEN_KEYS } from './logic/values.js';
+import { STAGES, type Stage } from './types.js';
+import common from '../../schemas/facts/common.schema.json' with { type: 'json' };
+import discovery from '../../schemas/facts/discovery.schema.json' with { type: 'json' };
+import registration from '../../schemas/facts/registration.schema.json' with { type: 'json' };
+import par from '../../schemas/facts/par.schema.json' with { type: 'json' };
+import authorization from '../../schemas/facts/authorization.schema.json' with { type: 'json' };
+import requestObject from '../../schemas/facts/request_object.schema.json' with { type: 'json' };
+import token from '../../schemas/facts/token.schema.json' with { type: 'json' };
+import clientAuth from '../../schemas/facts/client_auth.schema.json' with { type: 'json' };
+import dpop from '../../schemas/facts/dpop.schema.json' with { type: 'json' };
+import tls from '../../schemas/facts/tls.schema.json' with { type: 'json' };
+import resource from '../../schemas/facts/resource.schema.json' with { type: 'json' };
+import introspection from '../../schemas/facts/introspection.schema.json' with { type: 'json' };
+
+export const FACTS_SCHEMAS: Readonly<Record<Stage, object>> = {
+  discovery, registration, par, authorization, request_object: requestObject, token,
+  client_auth: clientAuth, dpop, tls, resource, introspection,
+};
+
+export const FACTS_LIMITS = { maxDepth: 32, maxNodes: 10_000 } as const;
+
+export interface FactsProblem {
+  path: string;
+  message: string;
+}
+
+let validators: Record<Stage, ValidateFunction> | undefined;
+
+/** Compiled once per process: the facts schemas are fixed. */
+function factsValidators(): Record<Stage, ValidateFunction> {
+  if (!validators) {
+    const ajv = trustedAjv();
+    ajv.addSchema(common);
+    validators = Object.fromEntries(STAGES.map((s) => [s, ajv.compile(FACTS_SCHEMAS[s])])) as Record<Stage, ValidateFunction>;
+  }
+  return validators;
+}
+
+/** Returns the first problem with the facts of a stage, or null when they may be evaluated. */
+export function checkFacts(stage: Stage, facts: unknown): FactsProblem | null {
+  const hostile = hostileShape(facts);
+  if (hostile) return hostile;
+  const validate = factsValidators()[stage];
+  if (validate(facts)) return null;
+  const e = validate.errors?.[0];
+  if (!e) return { path: '', message: 'facts do not match the stage schema' };
+  const missing = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : undefined;
+  if (missing) return { path: `${e.instancePath}/${missing}`, message: `missing fact ${e.instancePath}/${missing}` };
+  const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty?: string }).additionalProperty : undefined;
+  if (extra) return { path: `${e.instancePath}/${extra}`, message: `unknown fact ${e.instancePath}/${extra}` };
+  return { path: e.instancePath, message: `fact ${e.instancePath || '/'} ${e.message ?? 'is invalid'}` };
+}
+
+/** Depth, size and prototype-key bounds, checked before ajv sees the value. */
+export function hostileShape(value: unknown, limits: { maxDepth: number; maxNodes: number } = FACTS_LIMITS): FactsProblem | null {
+  const stack: Array<[unknown, number, string]> = [[value, 0, '']];
+  let nodes = 0;
+  while (stack.length) {
+    const [node, depth, path] = stack.pop() as [unknown, number, string];
+    if (++nodes > limits.maxNodes) return { path: '', message: `facts have more than ${limits.maxNodes} values` };
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= limits.maxDepth) return { path, message: `facts are nested deeper than ${limits.maxDepth}` };
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) stack.push([node[i], depth + 1, `${path}/${i}`]);
+      continue;
+    }
+    for (const key in node) {
+      if (!Object.hasOwn(node, key)) continue;
+      if (FORBIDDEN_KEYS.has(key)) return { path: `${path}/${key}`, message: `facts may not contain the key '${key}'` };
+      stack.push([(node as Record<string, unknown>)[key], depth + 1, `${path}/${key}`]);
+    }
+  }
+  return null;
+}

@@ -1,0 +1,86 @@
+/**
+ * Compiles a json-logic expression once into nested JavaScript closures.
+ *
+ * Profiles are untrusted, so nothing is ever turned into source text (no eval, no new Function):
+ * each operator is a closure factory from a vetted table. Settings are constants of a compiled
+ * profile, so `settings.*` reads are resolved here and folded into the closures.
+ */
+import { LogicCompileError } from '../errors.js';
+import type { Settings } from '../types.js';
+import { OPERATORS } from './operators.js';
+import { readVar, type Evaluator, type Node, type Scope } from './node.js';
+
+export type { Evaluator } from './node.js';
+
+export const LOGIC_LIMITS = { maxDepth: 32, maxNodes: 2000 } as const;
+
+export interface CompileOptions {
+  settings: Settings;
+  /** Replaces `${stage}` in var paths of rules that span stages. */
+  stage: string;
+}
+
+export interface CompiledLogic {
+  evaluate: Evaluator;
+  /** JSON pointers of the facts the expression reads, in the order they appear. */
+  factReads: string[];
+  /** True when the expression does not depend on facts at all. */
+  constant: boolean;
+}
+
+export interface Compiler {
+  compile(expr: unknown, scope: Scope, at: string, depth: number): Node;
+  readonly options: CompileOptions;
+  readonly factReads: string[];
+}
+
+export function compileLogic(expr: unknown, options: CompileOptions): CompiledLogic {
+  const factReads: string[] = [];
+  let nodes = 0;
+  const compiler: Compiler = {
+    options,
+    factReads,
+    compile(e, scope, at, depth) {
+      if (++nodes > LOGIC_LIMITS.maxNodes) throw new LogicCompileError(`expression has more than ${LOGIC_LIMITS.maxNodes} nodes`, at);
+      if (depth > LOGIC_LIMITS.maxDepth) throw new LogicCompileError(`expression is nested deeper than ${LOGIC_LIMITS.maxDepth}`, at);
+      return compileNode(compiler, e, scope, at, depth);
+    },
+  };
+  const node = compiler.compile(expr, 'top', '', 0);
+  return { evaluate: toEvaluator(node), factReads, constant: node.constant };
+}
+
+function compileNode(c: Compiler, expr: unknown, scope: Scope, at: string, depth: number): Node {
+  if (expr === null || typeof expr !== 'object') {
+    if (typeof expr === 'number' && !Number.isFinite(expr)) throw new LogicCompileError('numbers must be finite', at);
+    return { constant: true, value: expr };
+  }
+  if (Array.isArray(expr)) {
+    const items = expr.map((e, i) => c.compile(e, scope, `${at}/${i}`, depth + 1));
+    if (items.every((n) => n.constant)) return { constant: true, value: items.map((n) => n.value) };
+    const fns = items.map(toEvaluator);
+    return { constant: false, fn: (root) => fns.map((f) => f(root)) };
+  }
+  const keys = Object.keys(expr);
+  if (keys.length !== 1) throw new LogicCompileError(`an operation is an object with exactly one key, found ${keys.length}`, at);
+  const op = keys[0] as string;
+  const factory = Object.hasOwn(OPERATORS, op) ? OPERATORS[op] : undefined;
+  if (!factory) throw new LogicCompileError(`operator '${op}' is not in the vetted set`, at);
+  const raw = (expr as Record<string, unknown>)[op];
+  const args = Array.isArray(raw) ? raw : [raw];
+  const argAt = (i: number) => (Array.isArray(raw) ? `${at}/${escape(op)}/${i}` : `${at}/${escape(op)}`);
+  if (op === 'var') return readVar(c, args, scope, argAt(0));
+  return factory({ compiler: c, args, scope, at: `${at}/${escape(op)}`, argAt, depth: depth + 1 });
+}
+
+export function toEvaluator(node: Node): Evaluator {
+  if (node.constant) {
+    const value = node.value;
+    return () => value;
+  }
+  return node.fn;
+}
+
+function escape(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}

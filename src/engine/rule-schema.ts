@@ -1,0 +1,64 @@
+/** Compiles the `schema:` check of a rule, with settings substituted, under the untrusted-schema regime. */
+import type { Ajv2020, ErrorObject } from 'ajv/dist/2020.js';
+import { LogicCompileError } from './errors.js';
+import { walk } from './logic/node.js';
+import { FORBIDDEN_KEYS } from './logic/values.js';
+import { insecureSchemaFindings } from './ajv.js';
+import type { Settings } from './types.js';
+
+export const SCHEMA_LIMITS = { maxDepth: 32, maxNodes: 5000 } as const;
+
+export interface SchemaFailure {
+  path: string;
+  message: string;
+}
+
+export type SchemaCheck = (facts: unknown) => SchemaFailure | null;
+
+export function compileSchemaCheck(ajv: Ajv2020, schema: unknown, settings: Settings, stage: string): SchemaCheck {
+  const concrete = substitute(schema, settings, stage);
+  const findings = insecureSchemaFindings(concrete);
+  if (findings.length) throw new LogicCompileError(`schema is unsafe for untrusted input: ${findings.join('; ')}`, '');
+  let validate;
+  try {
+    validate = ajv.compile(concrete as object);
+  } catch (e) {
+    throw new LogicCompileError(`schema does not compile: ${(e as Error).message}`, '');
+  }
+  return (facts) => (validate(facts) ? null : failureOf(validate.errors?.[0]));
+}
+
+function failureOf(error: ErrorObject | undefined): SchemaFailure {
+  if (!error) return { path: '', message: 'schema check failed' };
+  const missing = error.keyword === 'required' ? (error.params as { missingProperty?: string }).missingProperty : undefined;
+  const path = missing ? `${error.instancePath}/${missing}` : error.instancePath;
+  return { path, message: missing ? `missing fact ${path}` : `${error.instancePath || '/'} ${error.message ?? 'is invalid'}` };
+}
+
+/** Replaces {$setting: path} by the setting's value; bounds the size and rejects prototype keys. */
+function substitute(node: unknown, settings: Settings, stage: string): unknown {
+  let count = 0;
+  const visit = (value: unknown, depth: number, at: string): unknown => {
+    if (++count > SCHEMA_LIMITS.maxNodes) throw new LogicCompileError(`schema has more than ${SCHEMA_LIMITS.maxNodes} nodes`, at);
+    if (depth > SCHEMA_LIMITS.maxDepth) throw new LogicCompileError(`schema is nested deeper than ${SCHEMA_LIMITS.maxDepth}`, at);
+    if (Array.isArray(value)) return value.map((v, i) => visit(v, depth + 1, `${at}/${i}`));
+    if (value === null || typeof value !== 'object') return value;
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === '$setting') return settingValue(value as { $setting: unknown }, settings, stage, at);
+    const out: Record<string, unknown> = {};
+    for (const key of keys) {
+      if (FORBIDDEN_KEYS.has(key)) throw new LogicCompileError(`schema uses the forbidden key '${key}'`, `${at}/${key}`);
+      out[key] = visit((value as Record<string, unknown>)[key], depth + 1, `${at}/${key}`);
+    }
+    return out;
+  };
+  return visit(node, 0, '');
+}
+
+function settingValue(node: { $setting: unknown }, settings: Settings, stage: string, at: string): unknown {
+  if (typeof node.$setting !== 'string') throw new LogicCompileError('$setting takes a dotted setting path', at);
+  const path = node.$setting.replaceAll('${stage}', stage);
+  const value = walk(settings, path.split('.'));
+  if (value === undefined) throw new LogicCompileError(`unknown setting '${path}'`, at);
+  return structuredClone(value);
+}

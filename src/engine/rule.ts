@@ -1,0 +1,77 @@
+/** A rule compiled for one stage: its applicability and its check are closures built once. */
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import { compileLogic, type Evaluator } from './logic/compile.js';
+import { truthy } from './logic/values.js';
+import { compileSchemaCheck } from './rule-schema.js';
+import { LogicCompileError } from './errors.js';
+import type { Facts, Settings, Severity, Stage } from './types.js';
+
+/** A rule as written in a profile (after resolution). */
+export interface RuleSpec {
+  id: string;
+  clause: string;
+  catalogue?: string;
+  stage: Stage | Stage[];
+  severity: Severity;
+  when?: unknown;
+  check: { logic?: unknown; schema?: unknown };
+  message: string;
+  path?: string;
+  note?: string;
+}
+
+export interface Failure {
+  path: string;
+  /** Extra detail appended to the rule's message (e.g. which fact was malformed). */
+  detail?: string;
+}
+
+export interface CompiledRule {
+  id: string;
+  clause: string;
+  severity: Severity;
+  message: string;
+  when?: Evaluator;
+  /** null when the facts satisfy the rule. */
+  check: (facts: Facts) => Failure | null;
+}
+
+/** Where in the rule a compile error sits, for lint positions. */
+export class RuleCompileError extends Error {
+  override name = 'RuleCompileError';
+  constructor(message: string, readonly rule: string, readonly field: 'when' | 'check', readonly pointer: string) {
+    super(message);
+  }
+}
+
+export function stagesOf(rule: RuleSpec): Stage[] {
+  return Array.isArray(rule.stage) ? rule.stage : [rule.stage];
+}
+
+export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, ajv: Ajv2020): CompiledRule {
+  const options = { settings, stage };
+  const when = rule.when === undefined ? undefined : guard(rule, 'when', '', () => compileLogic(rule.when, options).evaluate);
+  const check = guard(rule, 'check', rule.check.logic !== undefined ? '/logic' : '/schema', () => {
+    if (rule.check.logic !== undefined) {
+      const logic = compileLogic(rule.check.logic, options);
+      const failure: Failure = Object.freeze({ path: rule.path ?? logic.factReads[0] ?? '' });
+      const evaluate = logic.evaluate;
+      return (facts: Facts) => (truthy(evaluate(facts)) ? null : failure);
+    }
+    const schemaCheck = compileSchemaCheck(ajv, rule.check.schema, settings, stage);
+    return (facts: Facts) => {
+      const failed = schemaCheck(facts);
+      return failed ? { path: rule.path ?? failed.path, detail: failed.message } : null;
+    };
+  });
+  return { id: rule.id, clause: rule.clause, severity: rule.severity, message: rule.message, ...(when ? { when } : {}), check };
+}
+
+function guard<T>(rule: RuleSpec, field: 'when' | 'check', prefix: string, build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof LogicCompileError) throw new RuleCompileError(`rule ${rule.id}: ${field}: ${e.message}`, rule.id, field, prefix + e.pointer);
+    throw e;
+  }
+}

@@ -1,0 +1,64 @@
+/** The stages an authorization server (or any PEP) asks about; one facts schema each. */
+export const STAGES = [
+  'discovery', 'registration', 'par', 'authorization', 'request_object', 'token',
+  'client_auth', 'dpop', 'tls', 'resource', 'introspection',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+export function isStage(value: unknown): value is Stage {
+  return typeof value === 'string' && (STAGES as readonly string[]).includes(value);
+}
+
+export type Severity = 'error' | 'warning';
+
+/** Facts are plain JSON values as observed by the AS; the engine only reads them. */
+export type Facts = Record<string, unknown>;
+
+/** Effective settings of a profile: a tree of JSON values, frozen once compiled. */
+export type Settings = { readonly [key: string]: unknown };
+
+export interface Violation {
+  rule: string;
+  clause: string;
+  severity: Severity;
+  message: string;
+  /** JSON pointer (RFC 6901) of the offending fact, '' for the whole facts object. */
+  path: string;
+}
+
+export interface ProfileRef {
+  id: string;
+  version: string;
+  digest: string;
+}
+
+export type RuleOutcome = 'passed' | 'failed' | 'not_applicable' | 'missing_fact' | 'error';
+
+/** One line of `--explain`: what happened to one rule of the stage. */
+export interface RuleTrace {
+  rule: string;
+  clause: string;
+  severity: Severity;
+  outcome: RuleOutcome;
+  detail?: string;
+}
+
+export interface Decision {
+  decision: 'allow' | 'deny';
+  profile: ProfileRef;
+  stage: Stage;
+  violations: Violation[];
+  warnings: Violation[];
+  /** Set when the deny came from an engine failure rather than a rule. */
+  error?: true;
+  explain?: RuleTrace[];
+}
+
+export interface Waiver {
+  /** Dotted setting path or rule id the overlay loosens. */
+  setting?: string;
+  rule?: string;
+  reason: string;
+  /** The profile that declared the waiver. */
+  profile: string;
+}

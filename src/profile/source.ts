@@ -1,0 +1,84 @@
+/**
+ * Bounded YAML parsing with source positions. Profiles come from third parties, so size, nesting,
+ * aliases (billion laughs) and prototype keys are all limited before anything else looks at them.
+ */
+import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { hostileShape } from '../engine/facts.js';
+import { FORBIDDEN_KEYS } from '../engine/logic/values.js';
+import type { Diagnostic } from './diagnostics.js';
+
+export const YAML_LIMITS = { maxBytes: 1024 * 1024, maxDepth: 64, maxAliases: 100, maxNodes: 200_000 } as const;
+
+export interface Source {
+  file: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+  /** The document as plain JSON data. */
+  data: unknown;
+}
+
+export type ParseResult = { ok: true; source: Source } | { ok: false; diagnostics: Diagnostic[] };
+
+export function parseSource(file: string, text: string): ParseResult {
+  const fail = (message: string, line = 1, col = 1): ParseResult => ({ ok: false, diagnostics: [{ file, line, col, severity: 'error', message }] });
+  if (Buffer.byteLength(text, 'utf8') > YAML_LIMITS.maxBytes) return fail(`file is larger than ${YAML_LIMITS.maxBytes} bytes`);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, strict: true, prettyErrors: false, merge: false, stringKeys: true });
+  if (doc.errors.length) {
+    return {
+      ok: false,
+      diagnostics: doc.errors.map((e) => ({ file, line: e.linePos?.[0].line ?? 1, col: e.linePos?.[0].col ?? 1, severity: 'error' as const, message: `YAML: ${e.message.split('\n')[0]}` })),
+    };
+  }
+  const shape = astProblem(doc, lines);
+  if (shape) return fail(shape.message, shape.line, shape.col);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliases });
+  } catch (e) {
+    return fail(`YAML: ${(e as Error).message}`);
+  }
+  const hostile = hostileShape(data, { maxDepth: YAML_LIMITS.maxDepth, maxNodes: YAML_LIMITS.maxNodes });
+  if (hostile) return fail(`document ${hostile.message.replace(/^facts /, '')}${hostile.path ? ` at ${hostile.path}` : ''}`);
+  return { ok: true, source: { file, doc, lines, data } };
+}
+
+/** Walks the syntax tree once: nesting depth and forbidden keys, with their positions. */
+function astProblem(doc: Document.Parsed, lines: LineCounter): { message: string; line: number; col: number } | null {
+  let problem: { message: string; line: number; col: number } | null = null;
+  const at = (node: Node | null | undefined) => lines.linePos(node?.range?.[0] ?? 0);
+  visit(doc, {
+    Pair(_, pair, path) {
+      if (isScalar(pair.key) && FORBIDDEN_KEYS.has(String(pair.key.value))) {
+        problem = { message: `the key '${String(pair.key.value)}' is not allowed`, ...at(pair.key as Node) };
+        return visit.BREAK;
+      }
+      if (isAlias(pair.key) || (pair.key && !isScalar(pair.key))) {
+        problem = { message: 'mapping keys must be plain scalars', ...at(pair.key as Node) };
+        return visit.BREAK;
+      }
+      const depth = path.filter((p) => isMap(p) || (p as { items?: unknown }).items !== undefined).length;
+      if (depth > YAML_LIMITS.maxDepth) {
+        problem = { message: `document is nested deeper than ${YAML_LIMITS.maxDepth}`, ...at(pair.key as Node) };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return problem;
+}
+
+/** Line and column of the node at a data path (or its nearest existing ancestor). */
+export function positionOf(source: Source, path: ReadonlyArray<string | number>): { line: number; col: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = source.doc.getIn(path.slice(0, n), true) as Node | undefined;
+    if (node?.range) return source.lines.linePos(node.range[0]);
+    // For a map key, point at the pair's key rather than the value when the value is missing.
+  }
+  return { line: 1, col: 1 };
+}
+
+export function pointerToPath(pointer: string): string[] {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}

@@ -1,0 +1,115 @@
+/**
+ * Test vectors: facts plus the expected decision and rule ids, run against a compiled profile.
+ * Also measures rule coverage: every rule should pass in some vector and be named by a failing one.
+ */
+import type { Decision, Stage } from '../engine/types.js';
+import type { Diagnostic } from './diagnostics.js';
+import type { ProfileSet } from './load.js';
+import { positionOf, type Source } from './source.js';
+
+export interface TestVector {
+  name: string;
+  stage: Stage;
+  fixture?: string;
+  facts?: Record<string, unknown>;
+  expect: 'allow' | 'deny';
+  violations?: string[];
+  warnings?: string[];
+}
+
+export interface TestSuite {
+  profile: string;
+  source: Source;
+  /** Where the vectors sit in the source document ([] for a sibling tests file). */
+  pathPrefix: string[];
+  fixtures: Record<string, Record<string, unknown>>;
+  vectors: TestVector[];
+}
+
+export interface VectorResult {
+  profile: string;
+  name: string;
+  location: Pick<Diagnostic, 'file' | 'line' | 'col'>;
+  passed: boolean;
+  problems: string[];
+  decision?: Decision;
+}
+
+export interface CoverageGap {
+  profile: string;
+  rule: string;
+  lacks: 'a passing vector' | 'a failing vector';
+}
+
+export interface TestReport {
+  results: VectorResult[];
+  gaps: CoverageGap[];
+  passed: number;
+  failed: number;
+}
+
+export function runTests(set: ProfileSet, only?: ReadonlySet<string>): TestReport {
+  const results: VectorResult[] = [];
+  const passedRules = new Map<string, Set<string>>();
+  const failedRules = new Map<string, Set<string>>();
+  const mark = (m: Map<string, Set<string>>, profile: string, rule: string) => m.set(profile, (m.get(profile) ?? new Set()).add(rule));
+  for (const suite of set.suites) {
+    if (only && !only.has(suite.profile)) continue;
+    suite.vectors.forEach((vector, index) => {
+      const location = { file: suite.source.file, ...positionOf(suite.source, [...suite.pathPrefix, 'vectors', index]) };
+      const result = runVector(set, suite, vector, location);
+      results.push(result);
+      for (const t of result.decision?.explain ?? []) if (t.outcome === 'passed') mark(passedRules, suite.profile, t.rule);
+      if (result.passed) for (const id of [...(vector.violations ?? []), ...(vector.warnings ?? [])]) mark(failedRules, suite.profile, id);
+    });
+  }
+  const gaps: CoverageGap[] = [];
+  for (const id of set.ids()) {
+    if (only && !only.has(id)) continue;
+    if (!set.suites.some((s) => s.profile === id)) continue;
+    for (const rule of set.get(id)?.rules ?? []) {
+      if (!passedRules.get(id)?.has(rule.id)) gaps.push({ profile: id, rule: rule.id, lacks: 'a passing vector' });
+      if (!failedRules.get(id)?.has(rule.id)) gaps.push({ profile: id, rule: rule.id, lacks: 'a failing vector' });
+    }
+  }
+  const passed = results.filter((r) => r.passed).length;
+  return { results, gaps, passed, failed: results.length - passed };
+}
+
+function runVector(set: ProfileSet, suite: TestSuite, vector: TestVector, location: VectorResult['location']): VectorResult {
+  const base = { profile: suite.profile, name: vector.name, location };
+  const profile = set.get(suite.profile);
+  if (!profile) return { ...base, passed: false, problems: [`profile '${suite.profile}' did not load`] };
+  const fixtureName = vector.fixture ?? vector.stage;
+  const fixture = suite.fixtures[fixtureName];
+  if (vector.fixture && !fixture) return { ...base, passed: false, problems: [`unknown fixture '${vector.fixture}'`] };
+  const facts = mergePatch(structuredClone(fixture ?? {}), vector.facts ?? {});
+  const decision = profile.evaluate(vector.stage, facts, { explain: true });
+  return { ...base, decision, ...judge(vector, decision) };
+}
+
+function judge(vector: TestVector, decision: Decision): { passed: boolean; problems: string[] } {
+  const problems: string[] = [];
+  const got = [...new Set(decision.violations.map((v) => v.rule))].sort();
+  if (decision.decision !== vector.expect) problems.push(`expected ${vector.expect}, got ${decision.decision}${got.length ? ` (${got.join(', ')})` : ''}`);
+  if (vector.expect === 'deny' && !vector.violations?.length) problems.push('a deny vector must name the rules it expects in violations');
+  if (vector.violations) {
+    const want = [...new Set(vector.violations)].sort();
+    if (want.join() !== got.join()) problems.push(`expected violations [${want.join(', ')}], got [${got.join(', ')}]`);
+  }
+  const warned = new Set(decision.warnings.map((w) => w.rule));
+  const lacking = (vector.warnings ?? []).filter((w) => !warned.has(w));
+  if (lacking.length) problems.push(`expected warnings [${lacking.join(', ')}] missing; got [${[...warned].join(', ')}]`);
+  return { passed: problems.length === 0, problems };
+}
+
+/** RFC 7396 JSON merge patch: objects merge recursively, null deletes, anything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): Record<string, unknown> {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch as Record<string, unknown>;
+  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? (target as Record<string, unknown>) : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
