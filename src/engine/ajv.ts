@@ -8,13 +8,14 @@ import { Ajv } from 'ajv';
 import { RE2JS } from 're2js';
 import secureMeta from 'ajv/dist/refs/json-schema-secure.json' with { type: 'json' };
 
-type RegExpEngine = ((pattern: string, flags: string) => { test: (s: string) => boolean }) & { code: string };
+type RegExpEngine = ((pattern: string, flags: string) => { test: (s: string) => boolean; toString(): string }) & { code: string };
 
 /** Compiles a pattern with RE2 semantics: matching time is linear in the input, so no ReDoS. */
 const linearRegExp: RegExpEngine = Object.assign(
   (pattern: string) => {
     const re = RE2JS.compile(pattern);
-    return { test: (s: string) => re.matcher(s).find() };
+    // ajv caches compiled patterns by toString(); it must be unique per pattern.
+    return { test: (s: string) => re.matcher(s).find(), toString: () => `re2:${pattern}` };
   },
   { code: 'linearRegExp' },
 );
@@ -26,7 +27,11 @@ export function trustedAjv(options: { allErrors?: boolean } = {}): Ajv2020 {
 
 export function untrustedAjv(): Ajv2020 {
   return new Ajv2020({
+    // Unknown keywords stay errors; type annotations are the author's business.
     strict: true,
+    strictTypes: false,
+    strictTuples: false,
+    strictRequired: false,
     allErrors: false,
     allowUnionTypes: true,
     validateFormats: false,

@@ -27,7 +27,7 @@ export function parseSource(file: string, text: string): ParseResult {
   if (doc.errors.length) {
     return {
       ok: false,
-      diagnostics: doc.errors.map((e) => ({ file, line: e.linePos?.[0].line ?? 1, col: e.linePos?.[0].col ?? 1, severity: 'error' as const, message: `YAML: ${e.message.split('\n')[0]}` })),
+      diagnostics: doc.errors.map((e) => ({ file, ...lines.linePos(e.pos[0]), severity: 'error' as const, message: `YAML: ${e.message.split('\n')[0]}` })),
     };
   }
   const shape = astProblem(doc, lines);

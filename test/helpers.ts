@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { buildProfileSet, type DocumentInput } from '../src/index.js';
+
+export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+export const MINI_BASE_TEXT = readFileSync(`${FIXTURES}profiles/mini-base.yaml`, 'utf8');
+export const miniBase: DocumentInput = { file: '/virtual/mini-base.yaml', text: MINI_BASE_TEXT };
+
+export function doc(id: string, body: Record<string, unknown>): DocumentInput {
+  return { file: `/virtual/${id}.yaml`, text: stringify({ id, title: `Test ${id}`, version: '1', spec: 'https://example.com/spec', ...body }) };
+}
+
+export function overlay(id: string, body: Record<string, unknown>): DocumentInput {
+  return doc(id, { extends: 'mini-base', ...body });
+}
+
+/** Builds a set from in-memory documents; the mini base is always present. */
+export function build(...docs: DocumentInput[]) {
+  return buildProfileSet([miniBase, ...docs]);
+}
+
+export function errorsOf(set: ReturnType<typeof build>, file?: string): string[] {
+  return set.diagnostics.filter((d) => d.severity === 'error' && (!file || d.file.endsWith(file))).map((d) => `${d.line}:${d.col}: ${d.message}`);
+}
+
+export const PAR_FACTS = {
+  time: 1767225600,
+  issuer: 'https://as.example',
+  client_authenticated: true,
+  params: { client_id: 'c1', response_type: 'code', redirect_uri: 'https://client.example/cb', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' },
+};

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { buildProfileSet } from '../src/index.js';
+import { build, doc, errorsOf, miniBase, MINI_BASE_TEXT, overlay, PAR_FACTS } from './helpers.js';
+
+const rule = (over: Record<string, unknown> = {}) => ({
+  id: 'T-1', clause: 'T §1', stage: 'par', severity: 'error', message: 'm',
+  check: { logic: { '==': [{ var: 'facts.params.response_type' }, 'code'] } }, ...over,
+});
+const withRules = (rules: unknown[]) => overlay('ov', { rules });
+
+describe('profile documents: bad input gets a precise, positioned error and no profile', () => {
+  it('loads the mini base cleanly', () => {
+    const set = build();
+    expect(errorsOf(set)).toEqual([]);
+    expect(set.get('mini-base')?.rules.length).toBe(5);
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const set = buildProfileSet([{ file: '/v/broken.yaml', text: 'id: broken\ntitle: [unclosed\n' }]);
+    expect(set.get('broken')).toBeUndefined();
+    expect(set.diagnostics[0]).toMatchObject({ file: '/v/broken.yaml', severity: 'error' });
+    expect(set.diagnostics[0]?.message).toMatch(/^YAML:/);
+    expect(set.diagnostics[0]?.line).toBeGreaterThan(1);
+  });
+
+  it('reports duplicate YAML keys', () => {
+    const set = buildProfileSet([{ file: '/v/dup.yaml', text: 'id: dup\nid: dup\n' }]);
+    expect(set.diagnostics[0]?.message).toMatch(/unique|duplicate/i);
+    expect(set.diagnostics[0]?.line).toBe(2);
+  });
+
+  it('reports unknown keys and wrong types at their position', () => {
+    const set = build(overlay('ov', { colour: 'blue', version: 3 }));
+    const errs = errorsOf(set, 'ov.yaml');
+    expect(errs.some((e) => /unknown key 'colour'/.test(e))).toBe(true);
+    expect(errs.some((e) => /\/version: must be string/.test(e))).toBe(true);
+    expect(set.get('ov')).toBeUndefined();
+  });
+
+  it('requires a base profile to define every setting', () => {
+    const set = buildProfileSet([doc('lonely', { settings: { par: { required: true } }, rules: [] })]);
+    expect(errorsOf(set).join('\n')).toMatch(/missing required key 'signing_algs'/);
+  });
+
+  it('requires the id to equal the file name', () => {
+    const set = build({ file: '/virtual/other-name.yaml', text: MINI_BASE_TEXT.replace('id: mini-base', 'id: mini-base') });
+    expect(errorsOf(set, 'other-name.yaml').join()).toMatch(/must equal the file name 'other-name'/);
+  });
+
+  it('rejects duplicate rule ids within a document and against the base', () => {
+    const inDoc = build(withRules([rule(), rule()]));
+    expect(errorsOf(inDoc, 'ov.yaml').join()).toMatch(/duplicate rule id 'T-1'/);
+    const againstBase = build(withRules([rule({ id: 'MINI-PKCE' })]));
+    expect(errorsOf(againstBase, 'ov.yaml').join()).toMatch(/rule id 'MINI-PKCE' is already defined by mini-base/);
+  });
+
+  it('rejects an extends cycle and an unknown base', () => {
+    const cycle = build(doc('a', { extends: 'b' }), doc('b', { extends: 'a' }));
+    expect(errorsOf(cycle).join('\n')).toMatch(/extends cycle: (a -> b -> a|b -> a -> b)/);
+    expect(cycle.get('a')).toBeUndefined();
+    const unknown = build(doc('c', { extends: 'nowhere' }));
+    expect(errorsOf(unknown, 'c.yaml').join()).toMatch(/unknown base profile 'nowhere'/);
+  });
+
+  it('rejects unknown json-logic operators and method/log, pointing into the rule', () => {
+    for (const op of ['method', 'log', 'frobnicate']) {
+      const set = build(withRules([rule({ check: { logic: { [op]: [{ var: 'facts.params' }, 'toString'] } } })]));
+      const errs = set.diagnostics.filter((d) => d.file.endsWith('ov.yaml'));
+      expect(errs[0]?.message).toMatch(new RegExp(`operator '${op}' is not in the vetted set`));
+      expect(errs[0]?.line).toBeGreaterThan(5);
+      expect(set.get('ov')).toBeUndefined();
+    }
+  });
+
+  it('rejects unknown settings read by rules', () => {
+    const set = build(withRules([rule({ check: { logic: { in: ['x', { var: 'settings.nope.nothing' }] } } })]));
+    expect(errorsOf(set, 'ov.yaml').join()).toMatch(/unknown setting 'settings.nope.nothing'/);
+  });
+
+  it('stops YAML alias bombs (billion laughs)', () => {
+    const lines = ['id: bomb', 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
+    const started = Date.now();
+    const set = buildProfileSet([{ file: '/v/bomb.yaml', text: lines.join('\n') }]);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(set.diagnostics[0]?.message).toMatch(/alias|resource exhaustion/i);
+  });
+
+  it('refuses very deep nesting and very large files', () => {
+    const deep = buildProfileSet([{ file: '/v/deep.yaml', text: 'id: deep\nx: ' + '['.repeat(200) + ']'.repeat(200) }]);
+    expect(deep.diagnostics[0]?.message).toMatch(/nested deeper than|nesting|depth/i);
+    const big = buildProfileSet([{ file: '/v/big.yaml', text: 'id: big\ndescription: "' + 'x'.repeat(1024 * 1024) + '"\n' }]);
+    expect(big.diagnostics[0]?.message).toMatch(/larger than 1048576 bytes/);
+  });
+
+  it('refuses __proto__, constructor and prototype keys anywhere in a profile', () => {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const text = `${MINI_BASE_TEXT}\ntests:\n  fixtures:\n    par:\n      params:\n        ${key}:\n          polluted: true\n`;
+      const set = buildProfileSet([{ file: '/virtual/mini-base.yaml', text }]);
+      expect(set.get('mini-base')).toBeUndefined();
+      expect(set.diagnostics[0]?.message).toBe(`the key '${key}' is not allowed`);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    }
+  });
+
+  it('rejects a catastrophic pattern only when unbounded, and matches in linear time otherwise', () => {
+    const unbounded = build(withRules([rule({ check: { schema: { properties: { params: { properties: { state: { type: 'string', pattern: '^(a+)+$' } } } } } } })]));
+    expect(errorsOf(unbounded, 'ov.yaml').join()).toMatch(/unsafe for untrusted input.*maxLength/);
+    const bounded = build(withRules([rule({ check: { schema: { properties: { params: { properties: { state: { type: 'string', maxLength: 8192, pattern: '^(a+)+$' } } } } } } })]));
+    expect(errorsOf(bounded)).toEqual([]);
+    const facts = { ...PAR_FACTS, params: { ...PAR_FACTS.params, state: 'a'.repeat(8000) + '!' } };
+    const started = performance.now();
+    const decision = bounded.get('ov')!.evaluate('par', facts);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(decision.violations.map((v) => v.rule)).toEqual(['T-1']);
+  });
+
+  it('rejects absurdly nested rule schemas', () => {
+    let schema: Record<string, unknown> = { type: 'string', maxLength: 5 };
+    for (let i = 0; i < 20; i++) schema = { type: 'object', properties: { x: schema } };
+    const set = build(withRules([rule({ check: { schema } })]));
+    expect(errorsOf(set, 'ov.yaml').join()).toMatch(/nested deeper than 32/);
+  });
+
+  it('keeps two rule patterns apart (ajv caches compiled patterns by their text)', () => {
+    const pat = (id: string, field: string, pattern: string) =>
+      rule({ id, check: { schema: { properties: { params: { properties: { [field]: { type: 'string', maxLength: 100, pattern } } } } } } });
+    const set = build(withRules([pat('P-1', 'state', '^s-'), pat('P-2', 'nonce', '^n-')]));
+    const profile = set.get('ov')!;
+    const ok = profile.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state: 's-1', nonce: 'n-1' } });
+    expect(ok.violations.map((v) => v.rule)).toEqual([]);
+    const bad = profile.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state: 'n-1', nonce: 's-1' } });
+    expect(bad.violations.map((v) => v.rule)).toEqual(['P-1', 'P-2']);
+  });
+
+  it('reports a broken document without affecting the others', () => {
+    const set = build(withRules([rule({ check: { logic: { method: [] } } })]), overlay('fine', {}));
+    expect(set.get('fine')).toBeDefined();
+    expect(set.get('ov')).toBeUndefined();
+    expect(set.failed.has('ov')).toBe(true);
+  });
+
+  it('computes a digest that is stable across runs and changes with content', () => {
+    const a = build().get('mini-base')!.digest;
+    const b = buildProfileSet([miniBase]).get('mini-base')!.digest;
+    expect(a).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(b).toBe(a);
+    const changed = buildProfileSet([{ ...miniBase, text: MINI_BASE_TEXT.replace('version: "1"', 'version: "2"') }]).get('mini-base')!.digest;
+    expect(changed).not.toBe(a);
+  });
+});
