@@ -58,24 +58,41 @@ export function checkFacts(stage: Stage, facts: unknown): FactsProblem | null {
   return { path: e.instancePath, message: `fact ${e.instancePath || '/'} ${e.message ?? 'is invalid'}` };
 }
 
-/** Depth, size and prototype-key bounds, checked before ajv sees the value. */
+/**
+ * Depth, size and prototype-key bounds, checked before ajv sees the value. The scan allocates
+ * nothing on the way; the path of a problem is only worked out once one is found.
+ */
 export function hostileShape(value: unknown, limits: { maxDepth: number; maxNodes: number } = FACTS_LIMITS): FactsProblem | null {
-  const stack: Array<[unknown, number, string]> = [[value, 0, '']];
-  let nodes = 0;
-  while (stack.length) {
-    const [node, depth, path] = stack.pop() as [unknown, number, string];
-    if (++nodes > limits.maxNodes) return { path: '', message: `facts have more than ${limits.maxNodes} values` };
-    if (node === null || typeof node !== 'object') continue;
-    if (depth >= limits.maxDepth) return { path, message: `facts are nested deeper than ${limits.maxDepth}` };
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) stack.push([node[i], depth + 1, `${path}/${i}`]);
-      continue;
-    }
-    for (const key in node) {
-      if (!Object.hasOwn(node, key)) continue;
-      if (FORBIDDEN_KEYS.has(key)) return { path: `${path}/${key}`, message: `facts may not contain the key '${key}'` };
-      stack.push([(node as Record<string, unknown>)[key], depth + 1, `${path}/${key}`]);
-    }
+  const budget = { nodes: limits.maxNodes };
+  if (clean(value, limits.maxDepth, budget)) return null;
+  if (budget.nodes < 0) return { path: '', message: `facts have more than ${limits.maxNodes} values` };
+  return locate(value, limits.maxDepth, '', limits.maxDepth) ?? { path: '', message: 'facts are malformed' };
+}
+
+function clean(node: unknown, depthLeft: number, budget: { nodes: number }): boolean {
+  if (--budget.nodes < 0) return false;
+  if (node === null || typeof node !== 'object') return true;
+  if (depthLeft <= 0) return false;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) if (!clean(node[i], depthLeft - 1, budget)) return false;
+    return true;
+  }
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    if (FORBIDDEN_KEYS.has(key)) return false;
+    if (!clean((node as Record<string, unknown>)[key], depthLeft - 1, budget)) return false;
+  }
+  return true;
+}
+
+function locate(node: unknown, depthLeft: number, path: string, maxDepth: number): FactsProblem | null {
+  if (node === null || typeof node !== 'object') return null;
+  if (depthLeft <= 0) return { path, message: `facts are nested deeper than ${maxDepth}` };
+  const entries: Array<[string, unknown]> = Array.isArray(node) ? node.map((v, i) => [String(i), v]) : Object.entries(node);
+  for (const [key, child] of entries) {
+    if (!Array.isArray(node) && FORBIDDEN_KEYS.has(key)) return { path: `${path}/${key}`, message: `facts may not contain the key '${key}'` };
+    const found = locate(child, depthLeft - 1, `${path}/${key}`, maxDepth);
+    if (found) return found;
   }
   return null;
 }

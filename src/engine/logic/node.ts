@@ -82,6 +82,12 @@ export function walk(root: unknown, path: readonly string[]): unknown {
   return walkParsed(root, parseSegments(path));
 }
 
+/** A reader for a fixed path, with its segments parsed once. */
+export function compiledWalk(path: readonly string[]): (root: unknown) => unknown {
+  const segments = parseSegments(path);
+  return (root) => walkParsed(root, segments);
+}
+
 export function toPointer(segments: readonly string[]): string {
   return segments.map((s) => '/' + s.replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 }

@@ -6,7 +6,7 @@
 import { LogicCompileError, MalformedFactError } from '../errors.js';
 import type { Compiler } from './compile.js';
 import type { Evaluator, Node, Scope } from './node.js';
-import { walk } from './node.js';
+import { compiledWalk } from './node.js';
 import { list, num, str, truthy, typeOf } from './values.js';
 
 export interface OpContext {
@@ -85,6 +85,23 @@ function binary(op: string, apply: (a: unknown, b: unknown, na: Node, nb: Node) 
     const a = fnOf(na);
     const b = fnOf(nb);
     return { constant: false, fn: (r) => apply(a(r), b(r), na, nb) };
+  };
+}
+
+/** Unary operators get a dedicated closure too (no argument arrays on the hot path). */
+function unary(op: string, apply: (a: unknown, na: Node) => unknown): Factory {
+  return (ctx) => {
+    arity(ctx, op, 1);
+    const [na] = compileArgs(ctx) as [Node];
+    if (na.constant) {
+      try {
+        return { constant: true, value: apply(na.value, na) };
+      } catch (e) {
+        throw new LogicCompileError((e as Error).message, ctx.at);
+      }
+    }
+    const a = na.fn;
+    return { constant: false, fn: (r) => apply(a(r), na) };
   };
 }
 
@@ -186,35 +203,39 @@ function iteration(op: 'some' | 'all' | 'none' | 'map' | 'filter'): Factory {
   };
 }
 
-function missingKeys(root: unknown, keys: readonly unknown[], scope: Scope, at: string): string[] {
-  const out: string[] = [];
-  for (const key of keys) {
-    if (typeof key !== 'string' && typeof key !== 'number') throw new LogicCompileError("'missing' takes var paths", at);
-    const path = String(key);
+/** Compiles the literal keys of `missing` into readers once; json-logic counts null and "" as missing. */
+function missingReader(ctx: OpContext, keys: readonly unknown[]): (root: unknown) => string[] {
+  checkMissingKeys(ctx, keys);
+  const readers = (keys as string[]).map((path) => {
     const segments = path.split('.');
-    const [head, ...rest] = segments;
-    const target = scope === 'top' ? (head === 'facts' ? walk(root, rest) : undefined) : walk(root, segments);
-    if (target === undefined || target === null || target === '') out.push(path);
-  }
-  return out;
+    const own = ctx.scope === 'top' ? segments.slice(1) : segments;
+    return { path, read: compiledWalk(own) };
+  });
+  return (root) => {
+    const out: string[] = [];
+    for (const { path, read } of readers) {
+      const value = read(root);
+      if (value === undefined || value === null || value === '') out.push(path);
+    }
+    return out;
+  };
 }
 
 /** `missing` reads facts directly; its keys must be literal so the compiler can check them. */
 const missing: Factory = (ctx) => {
   const keys = (ctx.args.length === 1 && Array.isArray(ctx.args[0]) ? ctx.args[0] : ctx.args) as unknown[];
-  checkMissingKeys(ctx, keys);
-  return { constant: false, fn: (r) => missingKeys(r, keys, ctx.scope, ctx.at) };
+  return { constant: false, fn: missingReader(ctx, keys) };
 };
 
 const missingSome: Factory = (ctx) => {
   arity(ctx, 'missing_some', 2);
   const [need, keys] = ctx.args;
   if (typeof need !== 'number' || !Array.isArray(keys)) throw new LogicCompileError("'missing_some' takes [count, [paths]]", ctx.at);
-  checkMissingKeys(ctx, keys);
+  const read = missingReader(ctx, keys);
   return {
     constant: false,
     fn: (r) => {
-      const absent = missingKeys(r, keys, ctx.scope, ctx.at);
+      const absent = read(r);
       return keys.length - absent.length >= need ? [] : absent;
     },
   };
@@ -241,8 +262,8 @@ export const OPERATORS: Readonly<Record<string, Factory>> = Object.freeze({
   '===': strictEq,
   '!=': strictNe,
   '!==': strictNe,
-  '!': eager('!', 1, 1, ([a]) => !truthy(a)),
-  '!!': eager('!!', 1, 1, ([a]) => truthy(a)),
+  '!': unary('!', (a) => !truthy(a)),
+  '!!': unary('!!', (a) => truthy(a)),
   and: logical('and'),
   or: logical('or'),
   '<': compare('<', (a, b) => a < b, true),
@@ -251,18 +272,12 @@ export const OPERATORS: Readonly<Record<string, Factory>> = Object.freeze({
   '>=': compare('>=', (a, b) => a >= b, false),
   '+': eager('+', 1, Infinity, (v, n) => numbers(v, n, '+').reduce((x, y) => x + y, 0)),
   '*': eager('*', 1, Infinity, (v, n) => numbers(v, n, '*').reduce((x, y) => x * y, 1)),
-  '-': eager('-', 1, 2, (v, n) => {
-    const [a, b] = numbers(v, n, '-') as [number, number?];
-    return b === undefined ? -a : a - b;
-  }),
-  '/': eager('/', 2, 2, (v, n) => {
-    const [a, b] = numbers(v, n, '/') as [number, number];
-    return a / b;
-  }),
-  '%': eager('%', 2, 2, (v, n) => {
-    const [a, b] = numbers(v, n, '%') as [number, number];
-    return a % b;
-  }),
+  '-': (ctx) =>
+    ctx.args.length === 1
+      ? unary('-', (a, na) => -num(a, '-', na.pointer))(ctx)
+      : binary('-', (a, b, na, nb) => num(a, '-', na.pointer) - num(b, '-', nb.pointer))(ctx),
+  '/': binary('/', (a, b, na, nb) => num(a, '/', na.pointer) / num(b, '/', nb.pointer)),
+  '%': binary('%', (a, b, na, nb) => num(a, '%', na.pointer) % num(b, '%', nb.pointer)),
   min: eager('min', 1, Infinity, (v, n) => Math.min(...numbers(v, n, 'min'))),
   max: eager('max', 1, Infinity, (v, n) => Math.max(...numbers(v, n, 'max'))),
   in: membership,
@@ -275,9 +290,9 @@ export const OPERATORS: Readonly<Record<string, Factory>> = Object.freeze({
   none: iteration('none'),
   map: iteration('map'),
   filter: iteration('filter'),
-  length: eager('length', 1, 1, ([a], n) => {
+  length: unary('length', (a, n) => {
     if (typeof a === 'string' || Array.isArray(a)) return a.length;
-    throw new MalformedFactError(`'length' needs a string or an array, got ${typeOf(a)}`, n[0]?.pointer);
+    throw new MalformedFactError(`'length' needs a string or an array, got ${typeOf(a)}`, n.pointer);
   }),
   starts_with: binary('starts_with', (a, b, na, nb) => str(a, 'starts_with', na.pointer).startsWith(str(b, 'starts_with', nb.pointer))),
   subset: binary('subset', (a, b, na, nb) => {
@@ -285,6 +300,6 @@ export const OPERATORS: Readonly<Record<string, Factory>> = Object.freeze({
     const outer = list(b, 'subset', nb.pointer);
     return inner.every((x) => outer.includes(x));
   }),
-  words: eager('words', 1, 1, ([a], n) => str(a, 'words', n[0]?.pointer).split(' ').filter((w) => w !== '')),
-  typeof: eager('typeof', 1, 1, ([a]) => typeOf(a)),
+  words: unary('words', (a, n) => str(a, 'words', n.pointer).split(' ').filter((w) => w !== '')),
+  typeof: unary('typeof', (a) => typeOf(a)),
 });

@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS, main } from '../src/cli/main.js';
+import { FIXTURES } from './helpers.js';
+
+/** Runs the CLI in-process and captures what it prints. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t), readStdin: async () => '' });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const BIN = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
+const tmp = mkdtempSync(join(tmpdir(), 'fapi-policy-cli-'));
+const writeJson = (name: string, value: unknown) => {
+  const file = join(tmp, name);
+  writeFileSync(file, JSON.stringify(value));
+  return file;
+};
+
+describe('fapi-policy CLI', () => {
+  it('prints help for the program and for every command', async () => {
+    const top = await cli('--help');
+    expect(top.code).toBe(0);
+    for (const c of COMMANDS) {
+      expect(top.out).toContain(c.name);
+      const r = await cli(c.name, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^fapi-policy ${c.name}`));
+    }
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await cli()).code).toBe(2);
+    expect((await cli('frobnicate')).code).toBe(2);
+    expect((await cli('lint')).code).toBe(2);
+    expect((await cli('check', '--profile', 'fapi2-security', '--stage', 'nowhere', 'x.json')).err).toMatch(/--stage, one of: discovery/);
+    expect((await cli('compile', 'no-such-profile')).err).toMatch(/unknown profile 'no-such-profile' \(known: .*fapi2-security/);
+    expect((await cli('metadata', 'fapi2-security')).code).toBe(2);
+    expect((await cli('metadata', 'fapi2-security', '--issuer', 'http://as.example')).err).toMatch(/https URL/);
+    expect((await cli('lint', '--bogus', 'profiles')).code).toBe(2);
+  });
+
+  it('lints the shipped profiles clean', async () => {
+    const r = await cli('lint', 'profiles');
+    expect(r.out).toMatch(/^0 error\(s\), 0 warning\(s\)/m);
+    expect(r.code).toBe(0);
+  });
+
+  it('fails lint on a loosening overlay with file:line:col and both values', async () => {
+    const r = await cli('lint', join(FIXTURES, 'overlays', 'loose-fapi2.yaml'));
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/loose-fapi2\.yaml:8:\d+: settings\.lifetimes\.authorization_code: loose-fapi2 loosens fapi2-security: 60 -> 300; a maximum may only fall/);
+    expect(r.out).toMatch(/loose-fapi2\.yaml:9:\d+: settings\.signing_algs\.client_auth: .*"RS256"\]; an allow-list may only lose members/);
+  });
+
+  it('passes lint on the waived overlay and reports its waivers', async () => {
+    const r = await cli('lint', join(FIXTURES, 'overlays', 'waived-fapi2.yaml'));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/waiver: waived-fapi2 settings\.lifetimes\.authorization_code: A legacy consent journey/);
+    expect(r.out).toMatch(/waiver: waived-fapi2 settings\.signing_algs\.client_auth: Two hardware/);
+    const diff = await cli('diff', 'fapi2-security', join(FIXTURES, 'overlays', 'waived-fapi2.yaml'));
+    expect(diff.out).toMatch(/looser +lifetimes\.authorization_code +60 -> 300/);
+    expect(diff.out).toMatch(/Waivers:\n.*settings\.lifetimes\.authorization_code/);
+  });
+
+  it('runs every vector of the shipped profiles', async () => {
+    const r = await cli('test', 'profiles');
+    expect(r.out).toMatch(/^\d+ passed, 0 failed$/m);
+    expect(r.out).not.toMatch(/^(FAIL|GAP)/m);
+    expect(r.code).toBe(0);
+  });
+
+  it('compiles a profile to its effective JSON', async () => {
+    const r = await cli('compile', 'fapi2-message-signing', '--json');
+    const p = JSON.parse(r.out);
+    expect(p).toMatchObject({ id: 'fapi2-message-signing', extends: ['fapi2-security'] });
+    expect(p.digest).toMatch(/^sha256:/);
+    expect(p.rules.some((x: { id: string; from: string }) => x.id.startsWith('FAPI2-SP-FINAL') && x.from === 'fapi2-security')).toBe(true);
+    expect(p.settings.request_object.required).toBe(true);
+  });
+
+  it('diffs FAPI 1.0 Advanced against FAPI 2.0', async () => {
+    const r = await cli('diff', 'fapi1-advanced', 'fapi2-security');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^  (tighter|looser) +par\.required +false -> true/m);
+    expect(r.out).toMatch(/^  added +FAPI2-SP-FINAL-/m);
+    expect(r.out).toMatch(/^  removed +FAPI1-ADV-/m);
+  });
+
+  it('derives metadata for an issuer', async () => {
+    const r = await cli('metadata', 'fapi2-security', '--issuer', 'https://as.example', '--json');
+    const m = JSON.parse(r.out);
+    expect(m).toMatchObject({ issuer: 'https://as.example', require_pushed_authorization_requests: true, code_challenge_methods_supported: ['S256'], response_types_supported: ['code'], authorization_response_iss_parameter_supported: true });
+  });
+
+  it('checks facts: exit 0 on allow, 1 on deny, 2 on unreadable input', async () => {
+    const compiled = JSON.parse((await cli('compile', 'fapi2-security', '--json')).out);
+    expect(compiled.id).toBe('fapi2-security');
+    const facts = { time: 1767225600, issuer: 'https://as.example', endpoint: 'token', method: 'client_secret_basic' };
+    const deny = await cli('check', '--profile', 'fapi2-security', '--stage', 'client_auth', writeJson('deny.json', facts), '--json');
+    expect(deny.code).toBe(1);
+    const decision = JSON.parse(deny.out);
+    expect(decision).toMatchObject({ decision: 'deny', stage: 'client_auth', profile: { id: 'fapi2-security' } });
+    expect(decision.violations.length).toBeGreaterThan(0);
+    const human = await cli('check', '--profile', 'fapi2-security', '--stage', 'client_auth', writeJson('deny2.json', facts), '--explain');
+    expect(human.out).toMatch(/^DENY +fapi2-security/);
+    expect(human.out).toMatch(/· FAPI2-SP-FINAL-\S+ (passed|failed|not_applicable|missing_fact)/);
+    const bad = writeJson('bad.json', 0);
+    writeFileSync(bad, '{not json');
+    expect((await cli('check', '--profile', 'fapi2-security', '--stage', 'par', bad)).code).toBe(2);
+    expect((await cli('check', '--profile', 'fapi2-security', '--stage', 'par', join(tmp, 'absent.json'))).code).toBe(2);
+  });
+
+  it('works as the installed binary, reading facts from stdin', () => {
+    const run = (input: string) => spawnSync(process.execPath, [BIN, 'check', '--profile', 'fapi2-security', '--stage', 'tls', '-', '--json'], { input, encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
+    const allow = run(JSON.stringify({ protocol: 'TLSv1.3', endpoint_kind: 'api', cipher: 'TLS_AES_128_GCM_SHA256' }));
+    expect(JSON.parse(allow.stdout).decision).toBe('allow');
+    expect(allow.status).toBe(0);
+    const deny = run(JSON.stringify({ protocol: 'TLSv1.1', endpoint_kind: 'api', cipher: 'TLS_RSA_WITH_AES_128_CBC_SHA' }));
+    expect(JSON.parse(deny.stdout).decision).toBe('deny');
+    expect(deny.status).toBe(1);
+    const garbage = run('{');
+    expect(garbage.status).toBe(2);
+    expect(garbage.stderr).toMatch(/not valid JSON/);
+  });
+});
