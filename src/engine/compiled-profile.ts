@@ -6,7 +6,8 @@ import { untrustedAjv } from './ajv.js';
 import { sha256Digest } from './digest.js';
 import { decide, type EvaluateOptions } from './evaluate.js';
 import { deriveMetadata, type MetadataEndpoints } from './metadata.js';
-import { compileRule, stagesOf, type CompiledRule, type RuleSpec } from './rule.js';
+import { compileRule, stagesOf, type RuleSpec } from './rule.js';
+import { CompiledStage } from './stage.js';
 import { STAGES, type Decision, type ProfileRef, type Settings, type Stage, type Waiver } from './types.js';
 
 /** The input of the compiler: a profile with `extends` already resolved. */
@@ -42,7 +43,7 @@ export class CompiledProfile {
   readonly ref: ProfileRef;
   readonly rules: readonly RuleSummary[];
   readonly waivers: readonly Waiver[];
-  private readonly byStage: Map<Stage, CompiledRule[]>;
+  private readonly byStage: Map<Stage, CompiledStage>;
 
   constructor(readonly resolved: ResolvedProfile, origins: ReadonlyMap<string, string> = new Map()) {
     this.id = resolved.id;
@@ -53,9 +54,9 @@ export class CompiledProfile {
     this.waivers = Object.freeze(resolved.waivers.map((w) => Object.freeze({ ...w })));
     this.rules = Object.freeze(resolved.rules.map((r) => summarize(r, origins.get(r.id))));
     const ajv = untrustedAjv();
-    this.byStage = new Map(STAGES.map((s) => [s, [] as CompiledRule[]]));
+    this.byStage = new Map(STAGES.map((s) => [s, new CompiledStage()]));
     for (const rule of resolved.rules) {
-      for (const stage of stagesOf(rule)) this.byStage.get(stage)?.push(compileRule(rule, stage, this.settings, ajv));
+      for (const stage of stagesOf(rule)) this.byStage.get(stage)?.add(compileRule(rule, stage, this.settings, ajv));
     }
   }
 

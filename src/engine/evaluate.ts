@@ -4,7 +4,7 @@
  */
 import { checkFacts } from './facts.js';
 import { MalformedFactError, MissingFactError } from './errors.js';
-import { truthy } from './logic/values.js';
+import { CompiledStage } from './stage.js';
 import type { CompiledRule } from './rule.js';
 import { isStage, type Decision, type Facts, type ProfileRef, type RuleTrace, type Stage, type Violation } from './types.js';
 
@@ -14,7 +14,7 @@ export interface EvaluateOptions {
 
 export function decide(
   profile: ProfileRef,
-  rulesByStage: ReadonlyMap<Stage, readonly CompiledRule[]>,
+  stages: ReadonlyMap<Stage, CompiledStage>,
   stage: string,
   facts: unknown,
   options: EvaluateOptions = {},
@@ -30,8 +30,12 @@ export function decide(
   const warnings: Violation[] = [];
   const trace: RuleTrace[] | undefined = options.explain ? [] : undefined;
   let failedClosed = false;
-  for (const rule of rulesByStage.get(stage) ?? []) {
-    const outcome = runRule(rule, facts as Facts);
+  const compiled = stages.get(stage);
+  compiled?.reset();
+  const rules = compiled?.rules ?? [];
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as CompiledRule;
+    const outcome = runRule(compiled as CompiledStage, i, rule, facts as Facts);
     if (trace) trace.push(toTrace(rule, outcome));
     if (outcome.kind === 'passed' || outcome.kind === 'not_applicable') continue;
     if (outcome.kind === 'error') failedClosed = true;
@@ -57,9 +61,9 @@ type Outcome =
 const PASSED: Outcome = { kind: 'passed' };
 const NOT_APPLICABLE: Outcome = { kind: 'not_applicable' };
 
-function runRule(rule: CompiledRule, facts: Facts): Outcome {
+function runRule(stage: CompiledStage, index: number, rule: CompiledRule, facts: Facts): Outcome {
   try {
-    if (rule.when && !truthy(rule.when(facts))) return NOT_APPLICABLE;
+    if (!stage.applies(index, facts)) return NOT_APPLICABLE;
     const failure = rule.check(facts);
     if (!failure) return PASSED;
     const message = failure.detail ? `${rule.message} (${failure.detail})` : rule.message;

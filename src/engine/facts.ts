@@ -5,7 +5,7 @@
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { trustedAjv } from './ajv.js';
 import { FORBIDDEN_KEYS } from './logic/values.js';
-import { STAGES, type Stage } from './types.js';
+import { isStage, STAGES, type Stage } from './types.js';
 import common from '../../schemas/facts/common.schema.json' with { type: 'json' };
 import discovery from '../../schemas/facts/discovery.schema.json' with { type: 'json' };
 import registration from '../../schemas/facts/registration.schema.json' with { type: 'json' };
@@ -45,6 +45,7 @@ function factsValidators(): Record<Stage, ValidateFunction> {
 
 /** Returns the first problem with the facts of a stage, or null when they may be evaluated. */
 export function checkFacts(stage: Stage, facts: unknown): FactsProblem | null {
+  if (!isStage(stage)) return { path: '', message: `unknown stage '${String(stage)}'` };
   const hostile = hostileShape(facts);
   if (hostile) return hostile;
   const validate = factsValidators()[stage];
@@ -77,9 +78,11 @@ function clean(node: unknown, depthLeft: number, budget: { nodes: number }): boo
     for (let i = 0; i < node.length; i++) if (!clean(node[i], depthLeft - 1, budget)) return false;
     return true;
   }
-  for (const key in node) {
-    if (!Object.hasOwn(node, key)) continue;
-    if (FORBIDDEN_KEYS.has(key)) return false;
+  const keys = Object.keys(node);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    // Spelled out rather than a Set lookup: this loop runs for every member of every decision.
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false;
     if (!clean((node as Record<string, unknown>)[key], depthLeft - 1, budget)) return false;
   }
   return true;

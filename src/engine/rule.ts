@@ -4,6 +4,7 @@ import { compileLogic, type Evaluator } from './logic/compile.js';
 import { truthy } from './logic/values.js';
 import { compileSchemaCheck } from './rule-schema.js';
 import { LogicCompileError } from './errors.js';
+import { canonicalJson } from './digest.js';
 import type { Facts, Settings, Severity, Stage } from './types.js';
 
 /** A rule as written in a profile (after resolution). */
@@ -32,6 +33,8 @@ export interface CompiledRule {
   severity: Severity;
   message: string;
   when?: Evaluator;
+  /** Canonical text of `when`: rules of a stage with the same applicability share one evaluation. */
+  whenKey?: string;
   /** null when the facts satisfy the rule. */
   check: (facts: Facts) => Failure | null;
 }
@@ -64,7 +67,8 @@ export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, aj
       return failed ? { path: rule.path ?? failed.path, detail: failed.message } : null;
     };
   });
-  return { id: rule.id, clause: rule.clause, severity: rule.severity, message: rule.message, ...(when ? { when } : {}), check };
+  const whenKey = when ? canonicalJson(rule.when) : undefined;
+  return { id: rule.id, clause: rule.clause, severity: rule.severity, message: rule.message, ...(when ? { when, whenKey } : {}), check };
 }
 
 function guard<T>(rule: RuleSpec, field: 'when' | 'check', prefix: string, build: () => T): T {

@@ -45,9 +45,9 @@ function settingConstant(c: Compiler, segments: string[], path: string, at: stri
 }
 
 function factAccessor(path: string[], pointer: string, dflt: unknown, hasDefault: boolean): Node {
-  const segments = parseSegments(path);
+  const read = compiledWalk(path);
   const fn: Evaluator = (root) => {
-    const value = walkParsed(root, segments);
+    const value = read(root);
     if (value !== undefined && value !== null) return value;
     if (hasDefault) return dflt;
     throw new MissingFactError(pointer);
@@ -56,26 +56,49 @@ function factAccessor(path: string[], pointer: string, dflt: unknown, hasDefault
 }
 
 /** A path segment; array indices are pre-parsed so the hot path does no string work. */
-type Segment = { key: string; index: number };
+type Segment = { key: string; index: number; inherited: boolean };
+
+/** Names plain objects and arrays inherit: reading them needs an own-property check. */
+const INHERITED = new Set([...Object.getOwnPropertyNames(Object.prototype), ...Object.getOwnPropertyNames(Array.prototype)]);
 
 function parseSegments(path: readonly string[]): Segment[] {
-  return path.map((key) => ({ key, index: /^(0|[1-9]\d{0,8})$/.test(key) ? Number(key) : -1 }));
+  return path.map((key) => ({ key, index: /^(0|[1-9]\d{0,8})$/.test(key) ? Number(key) : -1, inherited: INHERITED.has(key) }));
 }
 
-/** Reads own properties only (array items by index), so prototypes are never reached. */
+/**
+ * One step down a path. Facts are validated JSON, so a name no prototype carries can be read
+ * directly; inherited names (toString, length, ...) must be own properties to count.
+ */
+function step(current: unknown, s: Segment): unknown {
+  if (current === null || typeof current !== 'object') return undefined;
+  if (Array.isArray(current)) return s.index >= 0 ? current[s.index] : undefined;
+  if (s.inherited && !Object.hasOwn(current, s.key)) return undefined;
+  return (current as Record<string, unknown>)[s.key];
+}
+
 function walkParsed(root: unknown, segments: readonly Segment[]): unknown {
   let current: unknown = root;
-  for (const { key, index } of segments) {
-    if (current === null || typeof current !== 'object') return undefined;
-    if (Array.isArray(current)) {
-      if (index < 0) return undefined;
-      current = current[index];
-    } else {
-      if (!Object.hasOwn(current, key)) return undefined;
-      current = (current as Record<string, unknown>)[key];
-    }
-  }
+  for (let i = 0; i < segments.length && current !== undefined; i++) current = step(current, segments[i] as Segment);
   return current;
+}
+
+/** Unrolled readers for the usual short paths: the hottest code in the engine. */
+function reader(segments: readonly Segment[]): (root: unknown) => unknown {
+  const [a, b, c, d] = segments as [Segment, Segment, Segment, Segment];
+  switch (segments.length) {
+    case 0:
+      return (r) => r;
+    case 1:
+      return (r) => step(r, a);
+    case 2:
+      return (r) => step(step(r, a), b);
+    case 3:
+      return (r) => step(step(step(r, a), b), c);
+    case 4:
+      return (r) => step(step(step(step(r, a), b), c), d);
+    default:
+      return (r) => walkParsed(r, segments);
+  }
 }
 
 export function walk(root: unknown, path: readonly string[]): unknown {
@@ -84,8 +107,7 @@ export function walk(root: unknown, path: readonly string[]): unknown {
 
 /** A reader for a fixed path, with its segments parsed once. */
 export function compiledWalk(path: readonly string[]): (root: unknown) => unknown {
-  const segments = parseSegments(path);
-  return (root) => walkParsed(root, segments);
+  return reader(parseSegments(path));
 }
 
 export function toPointer(segments: readonly string[]): string {

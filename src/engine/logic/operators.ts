@@ -105,8 +105,25 @@ function unary(op: string, apply: (a: unknown, na: Node) => unknown): Factory {
   };
 }
 
-const strictEq = binary('===', (a, b) => a === b);
-const strictNe = binary('!==', (a, b) => a !== b);
+/** Equality is the commonest check: its closures skip the generic apply call. */
+function equality(op: string, negate: boolean): Factory {
+  const generic = binary(op, negate ? (a, b) => a !== b : (a, b) => a === b);
+  return (ctx) => {
+    const node = generic(ctx);
+    if (node.constant) return node;
+    const [na, nb] = compileArgs(ctx) as [Node, Node];
+    const a = fnOf(na);
+    if (nb.constant) {
+      const bv = nb.value;
+      return { constant: false, fn: negate ? (r) => a(r) !== bv : (r) => a(r) === bv };
+    }
+    const b = fnOf(nb);
+    return { constant: false, fn: negate ? (r) => a(r) !== b(r) : (r) => a(r) === b(r) };
+  };
+}
+
+const strictEq = equality('===', false);
+const strictNe = equality('!==', true);
 
 function compare(op: string, test: (a: number, b: number) => boolean, allowBetween: boolean): Factory {
   const two = binary(op, (a, b, na, nb) => test(num(a, op, na.pointer), num(b, op, nb.pointer)));
@@ -150,6 +167,13 @@ const logical = (op: 'and' | 'or'): Factory => (ctx) => {
   arity(ctx, op, 1, Infinity);
   const fns = compileArgs(ctx).map(fnOf);
   const stopOn = op === 'or';
+  if (fns.length === 2) {
+    const [f, g] = fns as [Evaluator, Evaluator];
+    return { constant: false, fn: (r) => {
+      const first = f(r);
+      return truthy(first) === stopOn ? first : g(r);
+    } };
+  }
   return {
     constant: false,
     fn: (r) => {

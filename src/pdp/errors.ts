@@ -1,0 +1,66 @@
+/**
+ * Every error the decision service answers with, mapped to HTTP in one place. The native API answers
+ * `{error, message, path?}` as JSON; the AuthZEN endpoints answer the plain error message string its
+ * HTTPS binding prescribes. Nothing here echoes request content beyond short, bounded names.
+ */
+import type { ServerResponse } from 'node:http';
+
+export type ErrorCode =
+  | 'invalid_request' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized'
+  | 'not_found' | 'unknown_profile' | 'unknown_stage' | 'invalid_facts' | 'method_not_allowed' | 'internal_error';
+
+export type ErrorStyle = 'native' | 'authzen';
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    /** JSON pointer of the offending member, when there is one. */
+    readonly path?: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, path?: string) => new HttpError(400, 'invalid_request', message, path);
+export const notFound = (message: string) => new HttpError(404, 'not_found', message);
+export const methodNotAllowed = (allow: string) =>
+  new HttpError(405, 'method_not_allowed', `method not allowed; use ${allow}`, undefined, { Allow: allow });
+export const unauthorized = (message: string) =>
+  new HttpError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer realm="fapi-policy"' });
+
+/** Anything that is not an HttpError is a bug: the caller learns only that it was internal. */
+export function toHttpError(error: unknown): HttpError {
+  return error instanceof HttpError ? error : new HttpError(500, 'internal_error', 'internal error');
+}
+
+/** Short, printable text for error messages: request values are never echoed in full. */
+export function quote(value: unknown, max = 64): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return `'${clean.length > max ? clean.slice(0, max) + '…' : clean}'`;
+}
+
+export function sendError(res: ServerResponse, error: HttpError, style: ErrorStyle, extraHeaders?: Record<string, string>): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = style === 'native'
+    ? JSON.stringify({ error: error.code, message: error.message, ...(error.path !== undefined ? { path: error.path } : {}) })
+    : error.message;
+  const headers: Record<string, string | number> = {
+    'Content-Type': style === 'native' ? 'application/json' : 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    ...error.headers,
+    ...extraHeaders,
+  };
+  // A body we refused to read must not be parsed as the next request on this connection.
+  if (error.status === 413 || error.status === 408) headers.Connection = 'close';
+  res.writeHead(error.status, headers);
+  res.end(body);
+}

@@ -1,0 +1,108 @@
+/**
+ * Bounds on what a caller can make the service do: body size, JSON nesting, batch length, time.
+ * The body reader is our own so the decision path pays neither a framework nor a stream pipeline.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
+import { HttpError, badRequest } from './errors.js';
+
+export interface Limits {
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Deepest JSON nesting accepted in a request body. */
+  maxDepth: number;
+  /** Most evaluations in one AuthZEN batch. */
+  maxBatch: number;
+  /** Time allowed to receive a whole request. */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxBodyBytes: 1024 * 1024,
+  maxDepth: 64,
+  maxBatch: 100,
+  requestTimeoutMs: 10_000,
+});
+
+const tooLarge = (max: number) => new HttpError(413, 'payload_too_large', `request body is larger than ${max} bytes`);
+
+/** Only JSON is accepted, and only UTF-8 JSON (RFC 8259 §8.1). */
+export function requireJson(req: IncomingMessage): void {
+  const type = req.headers['content-type'];
+  if (!type) throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+  const [media, ...params] = type.split(';');
+  if (media?.trim().toLowerCase() !== 'application/json') {
+    throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+  }
+  for (const p of params) {
+    const [k, v] = p.split('=');
+    if (k?.trim().toLowerCase() === 'charset' && v?.trim().replace(/"/g, '').toLowerCase() !== 'utf-8') {
+      throw new HttpError(415, 'unsupported_media_type', 'JSON must be encoded as UTF-8');
+    }
+  }
+}
+
+/** Reads the whole body, refusing it as soon as it passes `max` bytes (before, when Content-Length says so). */
+export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > max) return Promise.reject(tooLarge(max));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        cleanup();
+        reject(tooLarge(max));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onError = () => {
+      cleanup();
+      reject(badRequest('the request body could not be read'));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+/** JSON.parse with the checks it lacks: UTF-8, a non-empty body, a nesting bound. */
+export function parseJson(body: Buffer, maxDepth: number): unknown {
+  if (body.length === 0) throw new HttpError(400, 'invalid_json', 'request body is empty; send a JSON object');
+  if (!isUtf8(body)) throw new HttpError(400, 'invalid_json', 'request body is not valid UTF-8');
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(e as Error).message.slice(0, 200)}`);
+  }
+  if (tooDeep(value, maxDepth)) throw new HttpError(400, 'invalid_json', `JSON nesting is deeper than ${maxDepth}`);
+  return value;
+}
+
+/** Recursion is bounded by `left`, so a hostile document cannot exhaust the stack here. */
+function tooDeep(node: unknown, left: number): boolean {
+  if (node === null || typeof node !== 'object') return false;
+  if (left <= 0) return true;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) if (tooDeep(node[i], left - 1)) return true;
+    return false;
+  }
+  for (const key in node) if (tooDeep((node as Record<string, unknown>)[key], left - 1)) return true;
+  return false;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
