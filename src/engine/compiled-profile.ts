@@ -56,7 +56,10 @@ export class CompiledProfile {
     const ajv = untrustedAjv();
     this.byStage = new Map(STAGES.map((s) => [s, new CompiledStage()]));
     for (const rule of resolved.rules) {
-      for (const stage of stagesOf(rule)) this.byStage.get(stage)?.add(compileRule(rule, stage, this.settings, ajv));
+      for (const stage of stagesOf(rule)) {
+        const compiled = this.byStage.get(stage) as CompiledStage;
+        compiled.add(compileRule(rule, stage, this.settings, ajv, compiled.slots));
+      }
     }
   }
 

@@ -5,6 +5,7 @@
 import { checkFacts } from './facts.js';
 import { MalformedFactError, MissingFactError } from './errors.js';
 import { CompiledStage } from './stage.js';
+import { truthy } from './logic/values.js';
 import type { CompiledRule } from './rule.js';
 import { isStage, type Decision, type Facts, type ProfileRef, type RuleTrace, type Stage, type Violation } from './types.js';
 
@@ -30,12 +31,12 @@ export function decide(
   const warnings: Violation[] = [];
   const trace: RuleTrace[] | undefined = options.explain ? [] : undefined;
   let failedClosed = false;
-  const compiled = stages.get(stage);
-  compiled?.reset();
-  const rules = compiled?.rules ?? [];
+  const compiled = stages.get(stage) as CompiledStage;
+  const slots = compiled.load(facts);
+  const rules = compiled.rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledRule;
-    const outcome = runRule(compiled as CompiledStage, i, rule, facts as Facts);
+    const outcome = runRule(compiled, i, rule, facts as Facts, slots);
     if (trace) trace.push(toTrace(rule, outcome));
     if (outcome.kind === 'passed' || outcome.kind === 'not_applicable') continue;
     if (outcome.kind === 'error') failedClosed = true;
@@ -61,11 +62,11 @@ type Outcome =
 const PASSED: Outcome = { kind: 'passed' };
 const NOT_APPLICABLE: Outcome = { kind: 'not_applicable' };
 
-function runRule(stage: CompiledStage, index: number, rule: CompiledRule, facts: Facts): Outcome {
+function runRule(stage: CompiledStage, index: number, rule: CompiledRule, facts: Facts, slots: unknown[]): Outcome {
   try {
-    if (!stage.applies(index, facts)) return NOT_APPLICABLE;
-    const failure = rule.check(facts);
-    if (!failure) return PASSED;
+    if (!stage.applies(index, slots)) return NOT_APPLICABLE;
+    if (truthy(rule.test(rule.input === 'slots' ? slots : facts))) return PASSED;
+    const failure = rule.failure();
     const message = failure.detail ? `${rule.message} (${failure.detail})` : rule.message;
     return { kind: 'failed', violation: violation(rule, message, failure.path), detail: failure.detail };
   } catch (e) {

@@ -78,9 +78,8 @@ function clean(node: unknown, depthLeft: number, budget: { nodes: number }): boo
     for (let i = 0; i < node.length; i++) if (!clean(node[i], depthLeft - 1, budget)) return false;
     return true;
   }
-  const keys = Object.keys(node);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
+  // for...in also lists inherited enumerable names; facts are JSON, so every name found is their own.
+  for (const key in node) {
     // Spelled out rather than a Set lookup: this loop runs for every member of every decision.
     if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false;
     if (!clean((node as Record<string, unknown>)[key], depthLeft - 1, budget)) return false;

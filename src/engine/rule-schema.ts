@@ -13,7 +13,11 @@ export interface SchemaFailure {
   message: string;
 }
 
-export type SchemaCheck = (facts: unknown) => SchemaFailure | null;
+export interface SchemaCheck {
+  test: (facts: unknown) => boolean;
+  /** Where the last failed `test` failed (ajv keeps the errors of the last call). */
+  lastFailure: () => SchemaFailure;
+}
 
 export function compileSchemaCheck(ajv: Ajv2020, schema: unknown, settings: Settings, stage: string): SchemaCheck {
   const concrete = substitute(schema, settings, stage);
@@ -25,7 +29,8 @@ export function compileSchemaCheck(ajv: Ajv2020, schema: unknown, settings: Sett
   } catch (e) {
     throw new LogicCompileError(`schema does not compile: ${(e as Error).message}`, '');
   }
-  return (facts) => (validate(facts) ? null : failureOf(validate.errors?.[0]));
+  const test = validate;
+  return { test: (facts) => test(facts) as boolean, lastFailure: () => failureOf(test.errors?.[0]) };
 }
 
 function failureOf(error: ErrorObject | undefined): SchemaFailure {

@@ -1,11 +1,11 @@
 /** A rule compiled for one stage: its applicability and its check are closures built once. */
 import type { Ajv2020 } from 'ajv/dist/2020.js';
 import { compileLogic, type Evaluator } from './logic/compile.js';
-import { truthy } from './logic/values.js';
+import type { SlotTable } from './logic/node.js';
 import { compileSchemaCheck } from './rule-schema.js';
 import { LogicCompileError } from './errors.js';
 import { canonicalJson } from './digest.js';
-import type { Facts, Settings, Severity, Stage } from './types.js';
+import type { Settings, Severity, Stage } from './types.js';
 
 /** A rule as written in a profile (after resolution). */
 export interface RuleSpec {
@@ -35,8 +35,12 @@ export interface CompiledRule {
   when?: Evaluator;
   /** Canonical text of `when`: rules of a stage with the same applicability share one evaluation. */
   whenKey?: string;
-  /** null when the facts satisfy the rule. */
-  check: (facts: Facts) => Failure | null;
+  /** Truthy when the facts satisfy the rule: the only call on the hot path. */
+  test: (input: unknown) => unknown;
+  /** What `test` reads: the stage's fact slots (logic checks) or the facts object (schema checks). */
+  input: 'slots' | 'facts';
+  /** Called right after a failed `test` to say where and why. */
+  failure: () => Failure;
 }
 
 /** Where in the rule a compile error sits, for lint positions. */
@@ -51,24 +55,28 @@ export function stagesOf(rule: RuleSpec): Stage[] {
   return Array.isArray(rule.stage) ? rule.stage : [rule.stage];
 }
 
-export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, ajv: Ajv2020): CompiledRule {
-  const options = { settings, stage };
-  const when = rule.when === undefined ? undefined : guard(rule, 'when', '', () => compileLogic(rule.when, options).evaluate);
-  const check = guard(rule, 'check', rule.check.logic !== undefined ? '/logic' : '/schema', () => {
+/** Compiles a rule for one stage; its logic reads the stage's fact slots. */
+export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, ajv: Ajv2020, slots: SlotTable): CompiledRule {
+  const options = { settings, stage, slots };
+  const when = rule.when === undefined ? undefined : guard(rule, 'when', '', () => compileLogic(rule.when, options).run);
+  const check = guard(rule, 'check', rule.check.logic !== undefined ? '/logic' : '/schema', (): Pick<CompiledRule, 'test' | 'input' | 'failure'> => {
     if (rule.check.logic !== undefined) {
       const logic = compileLogic(rule.check.logic, options);
       const failure: Failure = Object.freeze({ path: rule.path ?? logic.factReads[0] ?? '' });
-      const evaluate = logic.evaluate;
-      return (facts: Facts) => (truthy(evaluate(facts)) ? null : failure);
+      return { test: logic.run, input: 'slots', failure: () => failure };
     }
-    const schemaCheck = compileSchemaCheck(ajv, rule.check.schema, settings, stage);
-    return (facts: Facts) => {
-      const failed = schemaCheck(facts);
-      return failed ? { path: rule.path ?? failed.path, detail: failed.message } : null;
+    const schema = compileSchemaCheck(ajv, rule.check.schema, settings, stage);
+    return {
+      test: schema.test,
+      input: 'facts',
+      failure: () => {
+        const failed = schema.lastFailure();
+        return { path: rule.path ?? failed.path, detail: failed.message };
+      },
     };
   });
   const whenKey = when ? canonicalJson(rule.when) : undefined;
-  return { id: rule.id, clause: rule.clause, severity: rule.severity, message: rule.message, ...(when ? { when, whenKey } : {}), check };
+  return { id: rule.id, clause: rule.clause, severity: rule.severity, message: rule.message, ...(when ? { when, whenKey } : {}), ...check };
 }
 
 function guard<T>(rule: RuleSpec, field: 'when' | 'check', prefix: string, build: () => T): T {

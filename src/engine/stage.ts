@@ -3,6 +3,7 @@
  * used a JWT assertion"); those are evaluated once per decision and remembered in `memo`.
  */
 import type { Evaluator } from './logic/compile.js';
+import { SlotTable } from './logic/node.js';
 import { truthy } from './logic/values.js';
 import type { CompiledRule } from './rule.js';
 
@@ -12,8 +13,11 @@ export const WHEN_FALSE = 2;
 
 export class CompiledStage {
   readonly rules: CompiledRule[] = [];
-  /** For each rule, the slot of its shared `when` test, or -1 when it has none. */
-  readonly slots: number[] = [];
+  /** Every fact path the stage's logic reads; filled once per decision. */
+  readonly slots = new SlotTable();
+  private readonly buffer: unknown[] = [];
+  /** For each rule, the index of its shared `when` test, or -1 when it has none. */
+  private readonly whenOf: number[] = [];
   private readonly whens: Evaluator[] = [];
   private readonly keys = new Map<string, number>();
   /** Reused across decisions: evaluation is synchronous, so one buffer per stage suffices. */
@@ -22,7 +26,7 @@ export class CompiledStage {
   add(rule: CompiledRule): void {
     this.rules.push(rule);
     if (!rule.when || rule.whenKey === undefined) {
-      this.slots.push(-1);
+      this.whenOf.push(-1);
       return;
     }
     let slot = this.keys.get(rule.whenKey);
@@ -32,24 +36,28 @@ export class CompiledStage {
       this.whens.push(rule.when);
       this.memo = new Uint8Array(this.whens.length);
     }
-    this.slots.push(slot);
+    this.whenOf.push(slot);
   }
 
-  /** Starts a decision: forgets the applicability results of the previous one. */
-  reset(): void {
+  /**
+   * Starts a decision: forgets the previous one's applicability results and reads every fact
+   * path into the slots. The buffer is reused: evaluation is synchronous and never re-entered.
+   */
+  load(facts: unknown): unknown[] {
     this.memo.fill(WHEN_UNKNOWN);
+    return this.slots.load(facts, this.buffer);
   }
 
   /**
    * The shared `when` result for rule i, evaluated at most once per decision. Throws like the
    * expression does (a missing fact), so the caller can turn that into the rule's violation.
    */
-  applies(i: number, facts: unknown): boolean {
-    const slot = this.slots[i] as number;
+  applies(i: number, slots: unknown[]): boolean {
+    const slot = this.whenOf[i] as number;
     if (slot < 0) return true;
     const known = this.memo[slot];
     if (known !== WHEN_UNKNOWN) return known === WHEN_TRUE;
-    const result = truthy((this.whens[slot] as Evaluator)(facts));
+    const result = truthy((this.whens[slot] as Evaluator)(slots));
     this.memo[slot] = result ? WHEN_TRUE : WHEN_FALSE;
     return result;
   }

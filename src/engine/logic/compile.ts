@@ -8,7 +8,7 @@
 import { LogicCompileError } from '../errors.js';
 import type { Settings } from '../types.js';
 import { OPERATORS } from './operators.js';
-import { readVar, type Evaluator, type Node, type Scope } from './node.js';
+import { readVar, SlotTable, type Evaluator, type Node, type Scope } from './node.js';
 
 export type { Evaluator } from './node.js';
 
@@ -18,10 +18,15 @@ export interface CompileOptions {
   settings: Settings;
   /** Replaces `${stage}` in var paths of rules that span stages. */
   stage: string;
+  /** The stage's fact slots; a private table when compiling a lone expression. */
+  slots?: SlotTable;
 }
 
 export interface CompiledLogic {
+  /** Evaluates over a facts object (reads the slots itself): for lone expressions and tests. */
   evaluate: Evaluator;
+  /** Evaluates over the slots the caller loaded from `options.slots`: the decision hot path. */
+  run: Evaluator;
   /** JSON pointers of the facts the expression reads, in the order they appear. */
   factReads: string[];
   /** True when the expression does not depend on facts at all. */
@@ -30,15 +35,16 @@ export interface CompiledLogic {
 
 export interface Compiler {
   compile(expr: unknown, scope: Scope, at: string, depth: number): Node;
-  readonly options: CompileOptions;
+  readonly options: Required<CompileOptions>;
   readonly factReads: string[];
 }
 
 export function compileLogic(expr: unknown, options: CompileOptions): CompiledLogic {
   const factReads: string[] = [];
+  const slots = options.slots ?? new SlotTable();
   let nodes = 0;
   const compiler: Compiler = {
-    options,
+    options: { ...options, slots },
     factReads,
     compile(e, scope, at, depth) {
       if (++nodes > LOGIC_LIMITS.maxNodes) throw new LogicCompileError(`expression has more than ${LOGIC_LIMITS.maxNodes} nodes`, at);
@@ -47,7 +53,9 @@ export function compileLogic(expr: unknown, options: CompileOptions): CompiledLo
     },
   };
   const node = compiler.compile(expr, 'top', '', 0);
-  return { evaluate: toEvaluator(node), factReads, constant: node.constant };
+  const run = toEvaluator(node);
+  const evaluate: Evaluator = (facts) => run(slots.load(facts, []));
+  return { evaluate, run, factReads, constant: node.constant };
 }
 
 function compileNode(c: Compiler, expr: unknown, scope: Scope, at: string, depth: number): Node {

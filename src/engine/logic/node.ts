@@ -4,10 +4,76 @@ import type { Compiler } from './compile.js';
 
 export type Evaluator = (root: unknown) => unknown;
 
-/** A compiled sub-expression: a constant known at compile time, or a closure over the facts. */
+/**
+ * A compiled sub-expression: a constant known at compile time, or a closure. At top scope the
+ * closure receives the stage's fact slots (see SlotTable); inside some/all/... the current element.
+ * `slot` is set on a plain fact read without a default, so operators can read the slot inline.
+ */
 export type Node =
-  | { constant: true; value: unknown; pointer?: undefined }
-  | { constant: false; fn: Evaluator; pointer?: string };
+  | { constant: true; value: unknown; pointer?: undefined; slot?: undefined }
+  | { constant: false; fn: Evaluator; pointer?: string; slot?: number };
+
+/**
+ * The distinct fact paths the rules of a stage read. A decision reads each path once into an
+ * array of slots; rules then index that array instead of walking the facts again and again.
+ * Paths are kept as a trie so a shared prefix (facts.params, facts.jwt.claims) is walked once.
+ */
+export class SlotTable {
+  readonly pointers: string[] = [];
+  private readonly root: TrieNode[] = [];
+  private readonly byPointer = new Map<string, number>();
+
+  slot(path: readonly string[]): number {
+    const pointer = toPointer(path);
+    const known = this.byPointer.get(pointer);
+    if (known !== undefined) return known;
+    const index = this.pointers.length;
+    this.byPointer.set(pointer, index);
+    this.pointers.push(pointer);
+    let level = this.root;
+    let node: TrieNode | undefined;
+    for (const segment of parseSegments(path)) {
+      node = level.find((n) => n.segment.key === segment.key);
+      if (!node) {
+        node = { segment, slot: -1, children: [] };
+        level.push(node);
+      }
+      level = node.children;
+    }
+    if (node) node.slot = index;
+    else this.rootSlots.push(index);
+    return index;
+  }
+
+  /** Slots for the empty path: the facts object itself. */
+  private readonly rootSlots: number[] = [];
+
+  get size(): number {
+    return this.pointers.length;
+  }
+
+  /** Fills `into` with the value at every path (undefined where absent). */
+  load(facts: unknown, into: unknown[]): unknown[] {
+    for (const i of this.rootSlots) into[i] = facts;
+    fill(facts, this.root, into);
+    return into;
+  }
+}
+
+interface TrieNode {
+  segment: Segment;
+  slot: number;
+  children: TrieNode[];
+}
+
+function fill(value: unknown, nodes: readonly TrieNode[], into: unknown[]): void {
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i] as TrieNode;
+    const child = value === undefined ? undefined : step(value, node.segment);
+    if (node.slot >= 0) into[node.slot] = child;
+    if (node.children.length) fill(child, node.children, into);
+  }
+}
 
 /** 'top' reads {facts, settings}; 'element' is inside some/all/none/map/filter and reads the current item. */
 export type Scope = 'top' | 'element';
@@ -32,7 +98,17 @@ export function readVar(c: Compiler, args: unknown[], scope: Scope, at: string):
   if (root !== 'facts') throw new LogicCompileError(`var path '${path}' must start with 'facts.' or 'settings.'`, at);
   const pointer = toPointer(rest);
   c.factReads.push(pointer);
-  return factAccessor(rest, pointer, dflt?.value, hasDefault);
+  return slotAccessor(c.options.slots.slot(rest), pointer, dflt?.value, hasDefault);
+}
+
+function slotAccessor(index: number, pointer: string, dflt: unknown, hasDefault: boolean): Node {
+  const fn: Evaluator = (slots) => {
+    const value = (slots as unknown[])[index];
+    if (value !== undefined && value !== null) return value;
+    if (hasDefault) return dflt;
+    throw new MissingFactError(pointer);
+  };
+  return hasDefault ? { constant: false, fn, pointer } : { constant: false, fn, pointer, slot: index };
 }
 
 function settingConstant(c: Compiler, segments: string[], path: string, at: string, dflt: unknown, hasDefault: boolean): Node {

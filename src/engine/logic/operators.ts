@@ -3,7 +3,7 @@
  * Semantics follow json-logic-js except where its JavaScript looseness would fail open:
  * equality is strict, ordering and arithmetic take numbers only, `in` never matches substrings.
  */
-import { LogicCompileError, MalformedFactError } from '../errors.js';
+import { LogicCompileError, MalformedFactError, MissingFactError } from '../errors.js';
 import type { Compiler } from './compile.js';
 import type { Evaluator, Node, Scope } from './node.js';
 import { compiledWalk } from './node.js';
@@ -105,18 +105,32 @@ function unary(op: string, apply: (a: unknown, na: Node) => unknown): Factory {
   };
 }
 
-/** Equality is the commonest check: its closures skip the generic apply call. */
+/**
+ * Equality is the commonest check: its closures skip the generic apply call, and a fact compared
+ * with a constant is read straight from its slot.
+ */
 function equality(op: string, negate: boolean): Factory {
-  const generic = binary(op, negate ? (a, b) => a !== b : (a, b) => a === b);
   return (ctx) => {
-    const node = generic(ctx);
-    if (node.constant) return node;
+    arity(ctx, op, 2);
     const [na, nb] = compileArgs(ctx) as [Node, Node];
-    const a = fnOf(na);
-    if (nb.constant) {
-      const bv = nb.value;
-      return { constant: false, fn: negate ? (r) => a(r) !== bv : (r) => a(r) === bv };
+    if (na.constant && nb.constant) return { constant: true, value: negate ? na.value !== nb.value : na.value === nb.value };
+    const [v, k] = nb.constant ? [na, nb] : na.constant ? [nb, na] : [undefined, undefined];
+    if (v && k && !v.constant) {
+      const kv = k.value;
+      if (v.slot !== undefined) {
+        const { slot, pointer = '' } = v;
+        // The slot read is spelled out here: a nested call would not be inlined on this path.
+        const fn: Evaluator = (s) => {
+          const value = (s as unknown[])[slot];
+          if (value === undefined || value === null) throw new MissingFactError(pointer);
+          return negate ? value !== kv : value === kv;
+        };
+        return { constant: false, fn };
+      }
+      const a = v.fn;
+      return { constant: false, fn: negate ? (r) => a(r) !== kv : (r) => a(r) === kv };
     }
+    const a = fnOf(na);
     const b = fnOf(nb);
     return { constant: false, fn: negate ? (r) => a(r) !== b(r) : (r) => a(r) === b(r) };
   };
@@ -148,6 +162,17 @@ const membership: Factory = (ctx) => {
     if (!Array.isArray(hay.value)) throw new LogicCompileError(`'in' needs an array to search, got ${typeOf(hay.value)}`, ctx.at);
     const set = new Set<unknown>(hay.value);
     if (needle.constant) return { constant: true, value: set.has(needle.value) };
+    if (needle.slot !== undefined) {
+      const { slot, pointer = '' } = needle;
+      return {
+        constant: false,
+        fn: (s) => {
+          const value = (s as unknown[])[slot];
+          if (value === undefined || value === null) throw new MissingFactError(pointer);
+          return set.has(value);
+        },
+      };
+    }
     const n = needle.fn;
     return { constant: false, fn: (r) => set.has(n(r)) };
   }
@@ -163,10 +188,21 @@ const membership: Factory = (ctx) => {
   };
 };
 
+/**
+ * and / or return the first operand that decides (json-logic semantics). Constant operands are
+ * folded: ones that cannot decide are dropped, and nothing after a deciding constant runs.
+ */
 const logical = (op: 'and' | 'or'): Factory => (ctx) => {
   arity(ctx, op, 1, Infinity);
-  const fns = compileArgs(ctx).map(fnOf);
   const stopOn = op === 'or';
+  const nodes: Node[] = [];
+  for (const node of compileArgs(ctx)) {
+    nodes.push(node);
+    if (node.constant && truthy(node.value) === stopOn) break;
+  }
+  const kept = nodes.filter((n, i) => !(n.constant && i < nodes.length - 1 && truthy(n.value) !== stopOn));
+  if (kept.length === 1) return kept[0] as Node;
+  const fns = kept.map(fnOf);
   if (fns.length === 2) {
     const [f, g] = fns as [Evaluator, Evaluator];
     return { constant: false, fn: (r) => {
@@ -232,8 +268,9 @@ function missingReader(ctx: OpContext, keys: readonly unknown[]): (root: unknown
   checkMissingKeys(ctx, keys);
   const readers = (keys as string[]).map((path) => {
     const segments = path.split('.');
-    const own = ctx.scope === 'top' ? segments.slice(1) : segments;
-    return { path, read: compiledWalk(own) };
+    if (ctx.scope === 'element') return { path, read: compiledWalk(segments) };
+    const index = ctx.compiler.options.slots.slot(segments.slice(1));
+    return { path, read: (slots: unknown) => (slots as unknown[])[index] };
   });
   return (root) => {
     const out: string[] = [];
