@@ -5,6 +5,7 @@
 import type { Settings } from './types.js';
 import { walk } from './logic/node.js';
 
+/** What the AS itself knows and adds to the derived fields: its endpoints and a few choices of its own. */
 export interface MetadataEndpoints {
   authorization_endpoint?: string;
   token_endpoint?: string;
@@ -15,6 +16,9 @@ export interface MetadataEndpoints {
   userinfo_endpoint?: string;
   registration_endpoint?: string;
   mtls_endpoint_aliases?: Record<string, string>;
+  /** Not implied by any setting: how the AS identifies users and which scopes it offers. */
+  subject_types_supported?: string[];
+  scopes_supported?: string[];
 }
 
 const JWT_AUTH_METHODS = ['private_key_jwt', 'client_secret_jwt'];

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { loadProfiles, runTests, STAGES } from '../src/index.js';
+
+const SHIPPED = ['fapi1-baseline', 'fapi1-advanced', 'fapi2-security', 'fapi2-message-signing'];
+const set = await loadProfiles(['profiles']);
+const report = runTests(set);
+
+describe('the shipped FAPI profiles', () => {
+  it('load without a single diagnostic', () => {
+    expect(set.diagnostics).toEqual([]);
+    expect(set.ids()).toEqual(expect.arrayContaining(SHIPPED));
+  });
+
+  it('pass every test vector', () => {
+    const failures = report.results.filter((r) => !r.passed).map((r) => `${r.location.file}:${r.location.line} ${r.name}: ${r.problems.join('; ')}`);
+    expect(failures).toEqual([]);
+    expect(report.passed).toBeGreaterThan(400);
+  });
+
+  it('have, for every rule, a vector where it passes and one that names it failing', () => {
+    expect(report.gaps).toEqual([]);
+    for (const id of SHIPPED) expect(report.results.some((r) => r.profile === id)).toBe(true);
+  });
+
+  it('cite a clause for every rule and keep ids unique', () => {
+    for (const id of SHIPPED) {
+      const rules = set.get(id)!.rules;
+      expect(new Set(rules.map((r) => r.id)).size).toBe(rules.length);
+      for (const r of rules) expect(r.clause).toMatch(/§/);
+    }
+  });
+
+  it('advertise only what they enforce: derived metadata passes their own discovery rules', () => {
+    const issuer = 'https://as.example';
+    const endpoints = {
+      authorization_endpoint: `${issuer}/authorize`,
+      token_endpoint: `${issuer}/token`,
+      pushed_authorization_request_endpoint: `${issuer}/par`,
+      jwks_uri: `${issuer}/jwks`,
+      introspection_endpoint: `${issuer}/introspect`,
+      subject_types_supported: ['public'],
+    };
+    for (const id of SHIPPED) {
+      const profile = set.get(id)!;
+      const decision = profile.evaluate('discovery', { metadata: profile.metadata(issuer, endpoints) });
+      expect({ id, violations: decision.violations }).toEqual({ id, violations: [] });
+    }
+  });
+
+  it('give FAPI 2.0 rules for every stage a FAPI 2.0 AS decides at', () => {
+    const fapi2 = set.get('fapi2-security')!;
+    const covered = STAGES.filter((s) => fapi2.rulesFor(s).length > 0);
+    expect(covered).toEqual([...STAGES]);
+  });
+});
