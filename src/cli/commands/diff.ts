@@ -22,10 +22,18 @@ refinement kind; rules are added, removed, tighter/looser (severity) or changed.
 
 const show = (v: unknown) => (Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stringify(v));
 
+/** Lists read better as what was added and taken away than as two long lists. */
+function change(from: unknown, to: unknown): string {
+  if (!Array.isArray(from) || !Array.isArray(to)) return `${show(from)} -> ${show(to)}`;
+  const added = to.filter((x) => !from.includes(x)).map((x) => `+${x}`);
+  const removed = from.filter((x) => !to.includes(x)).map((x) => `-${x}`);
+  return [...added, ...removed].join(' ') || `${show(from)} -> ${show(to)}`;
+}
+
 export function humanDiff(d: ProfileDiff): string {
   const lines = [`${d.from.id} -> ${d.to.id}`, '', `Settings (${d.settings.length} differ):`];
   const width = Math.max(0, ...d.settings.map((s) => s.setting.length));
-  for (const s of d.settings) lines.push(`  ${s.change.padEnd(7)} ${s.setting.padEnd(width)}  ${show(s.from)} -> ${show(s.to)}`);
+  for (const s of d.settings) lines.push(`  ${s.change.padEnd(7)} ${s.setting.padEnd(width)}  ${change(s.from, s.to)}`);
   const order = ['added', 'removed', 'tighter', 'looser', 'changed'];
   lines.push('', `Rules (${d.rules.length} differ):`);
   for (const r of [...d.rules].sort((a, b) => order.indexOf(a.change) - order.indexOf(b.change) || a.rule.localeCompare(b.rule))) {
