@@ -86,7 +86,8 @@ describe('fail closed', () => {
     let nested: Record<string, unknown> = {};
     for (let i = 0; i < 100; i++) nested = { a: nested };
     const d = base.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, deep: nested } });
-    expect(d.violations[0]?.message).toMatch(/nested deeper than 32/);
+    expect(d.violations[0]).toMatchObject({ rule: 'fapi-policy/facts' });
+    expect(d.violations[0]?.message).toMatch(/nested too deeply at \/params\/deep(\/a)+/);
   });
 
   it('turns a type error inside a rule into a deny with the offending fact', () => {

@@ -7,7 +7,7 @@ import { MalformedFactError, MissingFactError } from './errors.js';
 import { CompiledStage } from './stage.js';
 import { truthy } from './logic/values.js';
 import type { CompiledRule } from './rule.js';
-import { isStage, type Decision, type Facts, type ProfileRef, type RuleTrace, type Stage, type Violation } from './types.js';
+import { type Decision, type Facts, type ProfileRef, type RuleTrace, type Stage, type Violation } from './types.js';
 
 export interface EvaluateOptions {
   explain?: boolean;
@@ -16,11 +16,14 @@ export interface EvaluateOptions {
 export function decide(
   profile: ProfileRef,
   stages: ReadonlyMap<Stage, CompiledStage>,
-  stage: string,
+  requested: string,
   facts: unknown,
-  options: EvaluateOptions = {},
+  options?: EvaluateOptions,
 ): Decision {
-  if (!isStage(stage)) return engineDeny(profile, 'discovery', 'fapi-policy/stage', `unknown stage '${String(stage)}'`, '');
+  // The Map lookup is also the stage check: an unknown name finds nothing.
+  const compiled = stages.get(requested as Stage);
+  if (!compiled) return engineDeny(profile, 'discovery', 'fapi-policy/stage', `unknown stage '${String(requested)}'`, '');
+  const stage = requested as Stage;
   const problem = checkFacts(stage, facts);
   if (problem) {
     return deny(profile, stage, [
@@ -29,9 +32,8 @@ export function decide(
   }
   const violations: Violation[] = [];
   const warnings: Violation[] = [];
-  const trace: RuleTrace[] | undefined = options.explain ? [] : undefined;
+  const trace: RuleTrace[] | undefined = options?.explain ? [] : undefined;
   let failedClosed = false;
-  const compiled = stages.get(stage) as CompiledStage;
   const slots = compiled.load(facts);
   const rules = compiled.rules;
   for (let i = 0; i < rules.length; i++) {

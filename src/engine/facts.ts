@@ -2,10 +2,9 @@
  * Facts validation: the first step of every decision. Facts of the wrong shape never reach a rule.
  * The schemas in schemas/facts are the engine's public input format.
  */
-import type { ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { trustedAjv } from './ajv.js';
-import { FORBIDDEN_KEYS } from './logic/values.js';
-import { isStage, STAGES, type Stage } from './types.js';
+import { STAGES, type Stage } from './types.js';
 import common from '../../schemas/facts/common.schema.json' with { type: 'json' };
 import discovery from '../../schemas/facts/discovery.schema.json' with { type: 'json' };
 import registration from '../../schemas/facts/registration.schema.json' with { type: 'json' };
@@ -24,77 +23,48 @@ export const FACTS_SCHEMAS: Readonly<Record<Stage, object>> = {
   client_auth: clientAuth, dpop, tls, resource, introspection,
 };
 
-export const FACTS_LIMITS = { maxDepth: 32, maxNodes: 10_000 } as const;
-
 export interface FactsProblem {
   path: string;
   message: string;
 }
 
-let validators: Record<Stage, ValidateFunction> | undefined;
+let validators: Map<string, ValidateFunction> | undefined;
 
 /** Compiled once per process: the facts schemas are fixed. */
-function factsValidators(): Record<Stage, ValidateFunction> {
+function factsValidators(): Map<string, ValidateFunction> {
   if (!validators) {
     const ajv = trustedAjv();
     ajv.addSchema(common);
-    validators = Object.fromEntries(STAGES.map((s) => [s, ajv.compile(FACTS_SCHEMAS[s])])) as Record<Stage, ValidateFunction>;
+    validators = new Map(STAGES.map((s) => [s, ajv.compile(FACTS_SCHEMAS[s])]));
   }
   return validators;
 }
 
-/** Returns the first problem with the facts of a stage, or null when they may be evaluated. */
+/**
+ * Returns the first problem with the facts of a stage, or null when they may be evaluated.
+ * The schemas themselves refuse prototype keys and bound nesting and fan-out (see `safeName`
+ * and the `json` levels in common.schema.json), so one ajv pass is the whole check.
+ */
 export function checkFacts(stage: Stage, facts: unknown): FactsProblem | null {
-  if (!isStage(stage)) return { path: '', message: `unknown stage '${String(stage)}'` };
-  const hostile = hostileShape(facts);
-  if (hostile) return hostile;
-  const validate = factsValidators()[stage];
+  // A Map, not an object: a stage named 'constructor' must not find Object.prototype.constructor.
+  const validate = factsValidators().get(stage);
+  if (!validate) return { path: '', message: `unknown stage '${String(stage)}'` };
   if (validate(facts)) return null;
-  const e = validate.errors?.[0];
+  return describe(validate.errors ?? []);
+}
+
+function describe(errors: readonly ErrorObject[]): FactsProblem {
+  const forbidden = errors.find((x) => x.propertyName !== undefined);
+  if (forbidden) {
+    const path = `${forbidden.instancePath}/${forbidden.propertyName}`;
+    return { path, message: `facts may not contain the key '${forbidden.propertyName}' (at ${path})` };
+  }
+  const e = errors[0];
   if (!e) return { path: '', message: 'facts do not match the stage schema' };
+  if (e.schemaPath.includes('/jsonLeaf/')) return { path: e.instancePath, message: `facts are nested too deeply at ${e.instancePath}` };
   const missing = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : undefined;
   if (missing) return { path: `${e.instancePath}/${missing}`, message: `missing fact ${e.instancePath}/${missing}` };
   const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty?: string }).additionalProperty : undefined;
   if (extra) return { path: `${e.instancePath}/${extra}`, message: `unknown fact ${e.instancePath}/${extra}` };
   return { path: e.instancePath, message: `fact ${e.instancePath || '/'} ${e.message ?? 'is invalid'}` };
-}
-
-/**
- * Depth, size and prototype-key bounds, checked before ajv sees the value. The scan allocates
- * nothing on the way; the path of a problem is only worked out once one is found.
- */
-export function hostileShape(value: unknown, limits: { maxDepth: number; maxNodes: number } = FACTS_LIMITS): FactsProblem | null {
-  const budget = { nodes: limits.maxNodes };
-  if (clean(value, limits.maxDepth, budget)) return null;
-  if (budget.nodes < 0) return { path: '', message: `facts have more than ${limits.maxNodes} values` };
-  return locate(value, limits.maxDepth, '', limits.maxDepth) ?? { path: '', message: 'facts are malformed' };
-}
-
-function clean(node: unknown, depthLeft: number, budget: { nodes: number }): boolean {
-  if (--budget.nodes < 0) return false;
-  if (node === null || typeof node !== 'object') return true;
-  if (depthLeft <= 0) return false;
-  if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) if (!clean(node[i], depthLeft - 1, budget)) return false;
-    return true;
-  }
-  // for...in also lists inherited enumerable names; facts are JSON, so every name found is their own.
-  for (const key in node) {
-    // Spelled out rather than a Set lookup: this loop runs for every member of every decision.
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false;
-    if (!clean((node as Record<string, unknown>)[key], depthLeft - 1, budget)) return false;
-  }
-  return true;
-}
-
-function locate(node: unknown, depthLeft: number, path: string, maxDepth: number): FactsProblem | null {
-  if (node === null || typeof node !== 'object') return null;
-  if (depthLeft <= 0) return { path, message: `facts are nested deeper than ${maxDepth}` };
-  const entries: Array<[string, unknown]> = Array.isArray(node) ? node.map((v, i) => [String(i), v]) : Object.entries(node);
-  for (const [key, child] of entries) {
-    if (!Array.isArray(node) && FORBIDDEN_KEYS.has(key)) return { path: `${path}/${key}`, message: `facts may not contain the key '${key}'` };
-    const found = locate(child, depthLeft - 1, `${path}/${key}`, maxDepth);
-    if (found) return found;
-  }
-  return null;
 }

@@ -3,7 +3,6 @@
  * aliases (billion laughs) and prototype keys are all limited before anything else looks at them.
  */
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import { hostileShape } from '../engine/facts.js';
 import { FORBIDDEN_KEYS } from '../engine/logic/values.js';
 import type { Diagnostic } from './diagnostics.js';
 
@@ -39,7 +38,7 @@ export function parseSource(file: string, text: string): ParseResult {
     return fail(`YAML: ${(e as Error).message}`);
   }
   const hostile = hostileShape(data, { maxDepth: YAML_LIMITS.maxDepth, maxNodes: YAML_LIMITS.maxNodes });
-  if (hostile) return fail(`document ${hostile.message.replace(/^facts /, '')}${hostile.path ? ` at ${hostile.path}` : ''}`);
+  if (hostile) return fail(`${hostile.message}${hostile.path ? ` at ${hostile.path}` : ''}`);
   return { ok: true, source: { file, doc, lines, data } };
 }
 
@@ -81,4 +80,49 @@ export function positionOf(source: Source, path: ReadonlyArray<string | number>)
 export function pointerToPath(pointer: string): string[] {
   if (!pointer) return [];
   return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+interface ShapeProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * Depth, size and prototype-key bounds, checked before ajv sees the value. The scan allocates
+ * nothing on the way; the path of a problem is only worked out once one is found.
+ */
+export function hostileShape(value: unknown, limits: { maxDepth: number; maxNodes: number }): ShapeProblem | null {
+  const budget = { nodes: limits.maxNodes };
+  if (clean(value, limits.maxDepth, budget)) return null;
+  if (budget.nodes < 0) return { path: '', message: `the document has more than ${limits.maxNodes} values` };
+  return locate(value, limits.maxDepth, '', limits.maxDepth) ?? { path: '', message: 'the document is malformed' };
+}
+
+function clean(node: unknown, depthLeft: number, budget: { nodes: number }): boolean {
+  if (--budget.nodes < 0) return false;
+  if (node === null || typeof node !== 'object') return true;
+  if (depthLeft <= 0) return false;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) if (!clean(node[i], depthLeft - 1, budget)) return false;
+    return true;
+  }
+  // for...in also lists inherited enumerable names; facts are JSON, so every name found is their own.
+  for (const key in node) {
+    // Spelled out rather than a Set lookup: this loop runs for every member of every decision.
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false;
+    if (!clean((node as Record<string, unknown>)[key], depthLeft - 1, budget)) return false;
+  }
+  return true;
+}
+
+function locate(node: unknown, depthLeft: number, path: string, maxDepth: number): ShapeProblem | null {
+  if (node === null || typeof node !== 'object') return null;
+  if (depthLeft <= 0) return { path, message: `the document is nested deeper than ${maxDepth}` };
+  const entries: Array<[string, unknown]> = Array.isArray(node) ? node.map((v, i) => [String(i), v]) : Object.entries(node);
+  for (const [key, child] of entries) {
+    if (!Array.isArray(node) && FORBIDDEN_KEYS.has(key)) return { path: `${path}/${key}`, message: `the document may not contain the key '${key}'` };
+    const found = locate(child, depthLeft - 1, `${path}/${key}`, maxDepth);
+    if (found) return found;
+  }
+  return null;
 }
