@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadProfiles, runTests, STAGES } from '../src/index.js';
 
 const SHIPPED = ['fapi1-baseline', 'fapi1-advanced', 'fapi2-security', 'fapi2-message-signing'];
-const set = await loadProfiles(['profiles']);
+const set = await loadProfiles(['profiles'], { tests: true });
 const report = runTests(set);
 
 describe('the shipped FAPI profiles', () => {

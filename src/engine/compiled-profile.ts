@@ -2,7 +2,7 @@
  * A profile compiled once: settings frozen, every rule compiled per stage, a content digest.
  * `evaluate` is the hot path; everything else is description.
  */
-import { untrustedAjv } from './ajv.js';
+import { SchemaCompiler } from './rule-schema.js';
 import { sha256Digest } from './digest.js';
 import { decide, type EvaluateOptions } from './evaluate.js';
 import { deriveMetadata, type MetadataEndpoints } from './metadata.js';
@@ -45,7 +45,7 @@ export class CompiledProfile {
   readonly waivers: readonly Waiver[];
   private readonly byStage: Map<Stage, CompiledStage>;
 
-  constructor(readonly resolved: ResolvedProfile, origins: ReadonlyMap<string, string> = new Map()) {
+  constructor(readonly resolved: ResolvedProfile, origins: ReadonlyMap<string, string> = new Map(), schemas = new SchemaCompiler()) {
     this.id = resolved.id;
     this.version = resolved.version;
     this.settings = deepFreeze(structuredClone(resolved.settings));
@@ -53,12 +53,11 @@ export class CompiledProfile {
     this.ref = Object.freeze({ id: this.id, version: this.version, digest: this.digest });
     this.waivers = Object.freeze(resolved.waivers.map((w) => Object.freeze({ ...w })));
     this.rules = Object.freeze(resolved.rules.map((r) => summarize(r, origins.get(r.id))));
-    const ajv = untrustedAjv();
     this.byStage = new Map(STAGES.map((s) => [s, new CompiledStage()]));
     for (const rule of resolved.rules) {
       for (const stage of stagesOf(rule)) {
         const compiled = this.byStage.get(stage) as CompiledStage;
-        compiled.add(compileRule(rule, stage, this.settings, ajv, compiled.slots));
+        compiled.add(compileRule(rule, stage, this.settings, schemas, compiled.slots));
       }
     }
   }

@@ -1,9 +1,10 @@
 /** Compiles the `schema:` check of a rule, with settings substituted, under the untrusted-schema regime. */
-import type { Ajv2020, ErrorObject } from 'ajv/dist/2020.js';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { LogicCompileError } from './errors.js';
 import { walk } from './logic/node.js';
 import { FORBIDDEN_KEYS } from './logic/values.js';
-import { insecureSchemaFindings } from './ajv.js';
+import { insecureSchemaFindings, untrustedAjv } from './ajv.js';
+import { canonicalJson } from './digest.js';
 import type { Settings } from './types.js';
 
 export const SCHEMA_LIMITS = { maxDepth: 32, maxNodes: 5000 } as const;
@@ -19,18 +20,32 @@ export interface SchemaCheck {
   lastFailure: () => SchemaFailure;
 }
 
-export function compileSchemaCheck(ajv: Ajv2020, schema: unknown, settings: Settings, stage: string): SchemaCheck {
-  const concrete = substitute(schema, settings, stage);
-  const findings = insecureSchemaFindings(concrete);
-  if (findings.length) throw new LogicCompileError(`schema is unsafe for untrusted input: ${findings.join('; ')}`, '');
-  let validate;
-  try {
-    validate = ajv.compile(concrete as object);
-  } catch (e) {
-    throw new LogicCompileError(`schema does not compile: ${(e as Error).message}`, '');
+/**
+ * Compiles rule schemas for one set of profiles. Overlays inherit their base's rules and a rule
+ * may span stages, so the same concrete schema recurs: each is compiled once. The ajv instance
+ * lives as long as the set, so nothing accumulates across reloads.
+ */
+export class SchemaCompiler {
+  private readonly ajv: Ajv2020 = untrustedAjv();
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  compile(schema: unknown, settings: Settings, stage: string): SchemaCheck {
+    const concrete = substitute(schema, settings, stage);
+    const key = canonicalJson(concrete);
+    let validate = this.compiled.get(key);
+    if (!validate) {
+      const findings = insecureSchemaFindings(concrete);
+      if (findings.length) throw new LogicCompileError(`schema is unsafe for untrusted input: ${findings.join('; ')}`, '');
+      try {
+        validate = this.ajv.compile(concrete as object);
+      } catch (e) {
+        throw new LogicCompileError(`schema does not compile: ${(e as Error).message}`, '');
+      }
+      this.compiled.set(key, validate);
+    }
+    const test = validate;
+    return { test: (facts) => test(facts) as boolean, lastFailure: () => failureOf(test.errors?.[0]) };
   }
-  const test = validate;
-  return { test: (facts) => test(facts) as boolean, lastFailure: () => failureOf(test.errors?.[0]) };
 }
 
 function failureOf(error: ErrorObject | undefined): SchemaFailure {

@@ -1,8 +1,7 @@
 /** A rule compiled for one stage: its applicability and its check are closures built once. */
-import type { Ajv2020 } from 'ajv/dist/2020.js';
 import { compileLogic, type Evaluator } from './logic/compile.js';
 import type { SlotTable } from './logic/node.js';
-import { compileSchemaCheck } from './rule-schema.js';
+import type { SchemaCompiler } from './rule-schema.js';
 import { LogicCompileError } from './errors.js';
 import { canonicalJson } from './digest.js';
 import type { Settings, Severity, Stage } from './types.js';
@@ -56,7 +55,7 @@ export function stagesOf(rule: RuleSpec): Stage[] {
 }
 
 /** Compiles a rule for one stage; its logic reads the stage's fact slots. */
-export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, ajv: Ajv2020, slots: SlotTable): CompiledRule {
+export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, schemas: SchemaCompiler, slots: SlotTable): CompiledRule {
   const options = { settings, stage, slots };
   const when = rule.when === undefined ? undefined : guard(rule, 'when', '', () => compileLogic(rule.when, options).run);
   const check = guard(rule, 'check', rule.check.logic !== undefined ? '/logic' : '/schema', (): Pick<CompiledRule, 'test' | 'input' | 'failure'> => {
@@ -65,7 +64,7 @@ export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, aj
       const failure: Failure = Object.freeze({ path: rule.path ?? logic.factReads[0] ?? '' });
       return { test: logic.run, input: 'slots', failure: () => failure };
     }
-    const schema = compileSchemaCheck(ajv, rule.check.schema, settings, stage);
+    const schema = schemas.compile(rule.check.schema, settings, stage);
     return {
       test: schema.test,
       input: 'facts',

@@ -13,15 +13,20 @@ export const BUNDLED_PROFILES_DIR = fileURLToPath(new URL('../../../profiles', i
 
 const YAML_FILE = /\.ya?ml$/;
 
-/** Lists the YAML files under the given files or directories (recursively, hidden entries skipped). */
-export async function findProfileFiles(paths: readonly string[]): Promise<string[]> {
+const TESTS_FILE = /\.tests\.ya?ml$/;
+
+/**
+ * Lists the YAML files under the given files or directories (recursively, hidden entries skipped).
+ * Sibling `*.tests.yaml` files are listed only when asked for: servers never need them.
+ */
+export async function findProfileFiles(paths: readonly string[], options: { tests?: boolean } = {}): Promise<string[]> {
   const found: string[] = [];
   const visit = async (path: string, explicit: boolean): Promise<void> => {
     const info = await stat(path);
     if (info.isDirectory()) {
       const entries = (await readdir(path)).filter((e) => !e.startsWith('.')).sort();
       for (const entry of entries) await visit(join(path, entry), false);
-    } else if (explicit || YAML_FILE.test(path)) {
+    } else if (explicit || (YAML_FILE.test(path) && (options.tests || !TESTS_FILE.test(path)))) {
       if (found.length >= MAX_FILES) throw new Error(`more than ${MAX_FILES} profile files`);
       found.push(path);
     }
@@ -49,11 +54,13 @@ export async function readDocuments(files: readonly string[]): Promise<DocumentI
 export interface LoadOptions {
   /** Throw ProfileLoadError when any document has an error (servers start only on a clean set). */
   strict?: boolean;
+  /** Also read the sibling `<id>.tests.yaml` files (for `test` and `lint`). */
+  tests?: boolean;
 }
 
 /** Loads every profile and test file under `paths` (default: the bundled profiles). */
 export async function loadProfiles(paths: readonly string[] = [BUNDLED_PROFILES_DIR], options: LoadOptions = {}): Promise<ProfileSet> {
-  const files = await findProfileFiles(paths.map((p) => resolve(p)));
+  const files = await findProfileFiles(paths.map((p) => resolve(p)), { tests: options.tests });
   const set = buildProfileSet(await readDocuments(files));
   if (options.strict && !set.ok) throw new ProfileLoadError([...set.diagnostics]);
   return set;

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { CompiledProfile, type ResolvedProfile } from '../engine/compiled-profile.js';
 import { walk } from '../engine/logic/node.js';
 import { RuleCompileError, type RuleSpec } from '../engine/rule.js';
+import { SchemaCompiler } from '../engine/rule-schema.js';
 import type { Settings, Waiver } from '../engine/types.js';
 import type { Diagnostic } from './diagnostics.js';
 import { applyPolicy, type PolicyOperators } from './policy.js';
@@ -118,6 +119,7 @@ export function buildProfileSet(inputs: readonly DocumentInput[]): ProfileSet {
   };
 
   const profiles = new Map<string, CompiledProfile>();
+  const schemas = new SchemaCompiler();
   for (const [id, { source }] of docs) {
     const resolution = resolve(id, []);
     if (!resolution) {
@@ -125,7 +127,7 @@ export function buildProfileSet(inputs: readonly DocumentInput[]): ProfileSet {
       continue;
     }
     try {
-      profiles.set(id, new CompiledProfile(resolution.resolved, new Map([...resolution.origins].map(([rule, o]) => [rule, o.profile]))));
+      profiles.set(id, new CompiledProfile(resolution.resolved, new Map([...resolution.origins].map(([rule, o]) => [rule, o.profile])), schemas));
     } catch (e) {
       if (!(e instanceof RuleCompileError)) throw e;
       const origin = resolution.origins.get(e.rule);

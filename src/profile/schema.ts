@@ -1,19 +1,34 @@
 /** The profile language schema: validation of documents and the refinement kind of every setting. */
-import type { ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { trustedAjv } from '../engine/ajv.js';
 import profileSchema from '../../schemas/profile.schema.json' with { type: 'json' };
 import testsSchema from '../../schemas/tests.schema.json' with { type: 'json' };
 
 export type RefineKind = 'allow-list' | 'required-list' | 'maximum' | 'minimum' | 'require' | 'permit';
 
-const ajv = trustedAjv({ allErrors: true });
-ajv.addKeyword({ keyword: 'x-refine', schemaType: 'string' });
-ajv.addSchema(profileSchema);
-ajv.addSchema(testsSchema);
+interface Validators {
+  profile: ValidateFunction;
+  testsFile: ValidateFunction;
+  settings: ValidateFunction;
+}
 
-const validateProfile = ajv.getSchema(profileSchema.$id)!;
-const validateTestsFile = ajv.getSchema(testsSchema.$id)!;
-const validateSettings = ajv.getSchema(`${profileSchema.$id}#/$defs/settings`)!;
+let compiled: Validators | undefined;
+
+/** Compiled on first use, so importing the library stays cheap. */
+function validators(): Validators {
+  if (!compiled) {
+    const ajv = trustedAjv({ allErrors: true });
+    ajv.addKeyword({ keyword: 'x-refine', schemaType: 'string' });
+    ajv.addSchema(profileSchema);
+    ajv.addSchema(testsSchema);
+    compiled = {
+      profile: ajv.getSchema(profileSchema.$id) as ValidateFunction,
+      testsFile: ajv.getSchema(testsSchema.$id) as ValidateFunction,
+      settings: ajv.getSchema(`${profileSchema.$id}#/$defs/settings`) as ValidateFunction,
+    };
+  }
+  return compiled;
+}
 
 export interface SchemaProblem {
   pointer: string;
@@ -40,17 +55,21 @@ function problems(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
   return out;
 }
 
+function check(validate: ValidateFunction, data: unknown): SchemaProblem[] {
+  return validate(data) ? [] : problems(validate.errors);
+}
+
 export function profileSchemaProblems(data: unknown): SchemaProblem[] {
-  return validateProfile(data) ? [] : problems(validateProfile.errors);
+  return check(validators().profile, data);
 }
 
 export function testsFileSchemaProblems(data: unknown): SchemaProblem[] {
-  return validateTestsFile(data) ? [] : problems(validateTestsFile.errors);
+  return check(validators().testsFile, data);
 }
 
 /** Checks a fully resolved settings tree (after an overlay's operators) against the settings schema. */
 export function settingsSchemaProblems(settings: unknown): SchemaProblem[] {
-  return validateSettings(settings) ? [] : problems(validateSettings.errors);
+  return check(validators().settings, settings);
 }
 
 interface SettingSchemaNode {

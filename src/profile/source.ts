@@ -2,7 +2,7 @@
  * Bounded YAML parsing with source positions. Profiles come from third parties, so size, nesting,
  * aliases (billion laughs) and prototype keys are all limited before anything else looks at them.
  */
-import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isAlias, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { FORBIDDEN_KEYS } from '../engine/logic/values.js';
 import type { Diagnostic } from './diagnostics.js';
 
@@ -56,8 +56,8 @@ function astProblem(doc: Document.Parsed, lines: LineCounter): { message: string
         problem = { message: 'mapping keys must be plain scalars', ...at(pair.key as Node) };
         return visit.BREAK;
       }
-      const depth = path.filter((p) => isMap(p) || (p as { items?: unknown }).items !== undefined).length;
-      if (depth > YAML_LIMITS.maxDepth) {
+      // Each level of nesting adds a collection and a pair to the ancestor path.
+      if (path.length > 2 * YAML_LIMITS.maxDepth) {
         problem = { message: `document is nested deeper than ${YAML_LIMITS.maxDepth}`, ...at(pair.key as Node) };
         return visit.BREAK;
       }

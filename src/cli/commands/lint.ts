@@ -17,7 +17,7 @@ Exit 0 when clean, 1 on any error, 2 on bad usage.`,
     const { values, positionals } = parse(argv, {});
     if (!positionals.length) throw new UsageError('lint needs at least one file or directory');
     const targets = positionals.map((p) => resolve(p));
-    const set = await loadProfiles([...new Set([...targets, ...profileDirs(values.profiles as string[] | undefined)])]);
+    const set = await loadProfiles([...new Set([...targets, ...profileDirs(values.profiles as string[] | undefined)])], { tests: true });
     const mine = (file: string) => targets.some((t) => file === t || file.startsWith(t + sep));
     const diagnostics = set.diagnostics.filter((d) => mine(d.file));
     const waivers = set.ids()

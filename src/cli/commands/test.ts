@@ -18,7 +18,7 @@ Exit 0 when all pass, 1 on a failing vector, a load error or a coverage gap, 2 o
       profile: { type: 'string', multiple: true },
       'allow-gaps': { type: 'boolean' },
     });
-    const set = await loadProfiles(positionals.length ? positionals : profileDirs(values.profiles as string[] | undefined));
+    const set = await loadProfiles(positionals.length ? positionals : profileDirs(values.profiles as string[] | undefined), { tests: true });
     const only = values.profile ? new Set(values.profile as string[]) : undefined;
     const report = runTests(set, only);
     const errors = set.diagnostics.filter((d) => d.severity === 'error');

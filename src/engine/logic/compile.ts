@@ -77,7 +77,7 @@ function compileNode(c: Compiler, expr: unknown, scope: Scope, at: string, depth
   const raw = (expr as Record<string, unknown>)[op];
   const args = Array.isArray(raw) ? raw : [raw];
   const argAt = (i: number) => (Array.isArray(raw) ? `${at}/${escape(op)}/${i}` : `${at}/${escape(op)}`);
-  if (op === 'var') return readVar(c, args, scope, argAt(0));
+  if (op === 'var') return readVar(c, args, scope, argAt(0), depth + 1);
   return factory({ compiler: c, args, scope, at: `${at}/${escape(op)}`, argAt, depth: depth + 1 });
 }
 

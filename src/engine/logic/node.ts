@@ -79,7 +79,7 @@ function fill(value: unknown, nodes: readonly TrieNode[], into: unknown[]): void
 export type Scope = 'top' | 'element';
 
 /** Compiles `{var: path}` / `{var: [path, default]}`; the path must be a literal. */
-export function readVar(c: Compiler, args: unknown[], scope: Scope, at: string): Node {
+export function readVar(c: Compiler, args: unknown[], scope: Scope, at: string, depth: number): Node {
   const [rawPath, fallback] = args;
   if (typeof rawPath !== 'string' && typeof rawPath !== 'number') {
     throw new LogicCompileError('a var path must be a literal string', at);
@@ -90,7 +90,8 @@ export function readVar(c: Compiler, args: unknown[], scope: Scope, at: string):
     if (FORBIDDEN_KEYS.has(s)) throw new LogicCompileError(`var path '${path}' names the forbidden key '${s}'`, at);
   }
   const hasDefault = args.length > 1;
-  const dflt = hasDefault ? c.compile(fallback, scope, at.replace(/\/0$/, '/1'), 1) : undefined;
+  // The default counts toward the nesting limit from where the var sits.
+  const dflt = hasDefault ? c.compile(fallback, scope, at.replace(/\/0$/, '/1'), depth) : undefined;
   if (dflt && !dflt.constant) throw new LogicCompileError('a var default must be a constant', at);
   if (scope === 'element') return factAccessor(segments, '', dflt?.value, hasDefault);
   const [root, ...rest] = segments;

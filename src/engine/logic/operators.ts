@@ -153,14 +153,19 @@ function numbers(values: unknown[], nodes: Node[], op: string): number[] {
   return values.map((v, i) => num(v, op, nodes[i]?.pointer));
 }
 
-/** `in` against an array; a constant haystack becomes a Set once. A string haystack is refused. */
+/**
+ * `in` against an array; a constant haystack becomes a Set once. A string haystack is refused.
+ * The needle is always read first, so a missing needle fact fails the rule even when there is
+ * nothing to search. Membership is strict equality: NaN is never a member.
+ */
 const membership: Factory = (ctx) => {
   arity(ctx, 'in', 2);
   const [needle, hay] = compileArgs(ctx) as [Node, Node];
+  if (hay.constant && hay.value !== null && !Array.isArray(hay.value)) {
+    throw new LogicCompileError(`'in' needs an array to search, got ${typeOf(hay.value)}`, ctx.at);
+  }
   if (hay.constant) {
-    if (hay.value === null) return { constant: true, value: false };
-    if (!Array.isArray(hay.value)) throw new LogicCompileError(`'in' needs an array to search, got ${typeOf(hay.value)}`, ctx.at);
-    const set = new Set<unknown>(hay.value);
+    const set = new Set<unknown>(((hay.value as unknown[] | null) ?? []).filter((x) => x === x));
     if (needle.constant) return { constant: true, value: set.has(needle.value) };
     if (needle.slot !== undefined) {
       const { slot, pointer = '' } = needle;
@@ -181,9 +186,10 @@ const membership: Factory = (ctx) => {
   return {
     constant: false,
     fn: (r) => {
+      const value = n(r);
       const haystack = h(r);
-      if (haystack === null || haystack === undefined) return false;
-      return list(haystack, 'in', hay.pointer).includes(n(r));
+      if (haystack === null || haystack === undefined || value !== value) return false;
+      return list(haystack, 'in', hay.pointer).includes(value);
     },
   };
 };
@@ -224,17 +230,16 @@ const logical = (op: 'and' | 'or'): Factory => (ctx) => {
 };
 
 const conditional: Factory = (ctx) => {
-  const fns = compileArgs(ctx).map(fnOf);
-  return {
-    constant: false,
-    fn: (r) => {
-      let i = 0;
-      for (; i + 1 < fns.length; i += 2) {
-        if (truthy((fns[i] as Evaluator)(r))) return (fns[i + 1] as Evaluator)(r);
-      }
-      return i < fns.length ? (fns[i] as Evaluator)(r) : null;
-    },
+  const nodes = compileArgs(ctx);
+  const fns = nodes.map(fnOf);
+  const choose: Evaluator = (r) => {
+    let i = 0;
+    for (; i + 1 < fns.length; i += 2) {
+      if (truthy((fns[i] as Evaluator)(r))) return (fns[i + 1] as Evaluator)(r);
+    }
+    return i < fns.length ? (fns[i] as Evaluator)(r) : null;
   };
+  return nodes.every((n) => n.constant) ? { constant: true, value: choose(undefined) } : { constant: false, fn: choose };
 };
 
 /** some / all / none / map / filter: the second argument runs once per element, in element scope. */
@@ -259,15 +264,22 @@ function iteration(op: 'some' | 'all' | 'none' | 'map' | 'filter'): Factory {
       map: (r) => (read(r) ?? []).map((e) => body(e)),
       filter: (r) => (read(r) ?? []).filter((e) => truthy(body(e))),
     };
-    return { constant: false, fn: run[op] };
+    if (!source.constant) return { constant: false, fn: run[op] };
+    try {
+      // A constant source (settings, literals): the body runs over known elements once, here.
+      return { constant: true, value: run[op](undefined) };
+    } catch (e) {
+      throw new LogicCompileError((e as Error).message, ctx.at);
+    }
   };
 }
 
 /** Compiles the literal keys of `missing` into readers once; json-logic counts null and "" as missing. */
 function missingReader(ctx: OpContext, keys: readonly unknown[]): (root: unknown) => string[] {
   checkMissingKeys(ctx, keys);
-  const readers = (keys as string[]).map((path) => {
-    const segments = path.split('.');
+  const readers = (keys as string[]).map((key) => {
+    const path = key.replaceAll('${stage}', ctx.compiler.options.stage);
+    const segments = path === '' ? [] : path.split('.');
     if (ctx.scope === 'element') return { path, read: compiledWalk(segments) };
     const index = ctx.compiler.options.slots.slot(segments.slice(1));
     return { path, read: (slots: unknown) => (slots as unknown[])[index] };
