@@ -148,3 +148,18 @@ describe('multi-stage rules and settings', () => {
     }).toThrow();
   });
 });
+
+describe('rule schema patterns', () => {
+  const pattern = (p: string) =>
+    profileWith(rule({ check: { schema: { properties: { params: { properties: { state: { type: 'string', maxLength: 100, pattern: p } } } } } } }));
+  const verdict = (p: ReturnType<typeof pattern>, state: string) => p.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state } }).decision;
+
+  it('treat anchored literals exactly as the regex would', () => {
+    const prefix = pattern('^https://');
+    expect([verdict(prefix, 'https://a'), verdict(prefix, 'http://a'), verdict(prefix, 'xhttps://')]).toEqual(['allow', 'deny', 'deny']);
+    const exact = pattern('^a\\.b$');
+    expect([verdict(exact, 'a.b'), verdict(exact, 'axb'), verdict(exact, 'a.bc')]).toEqual(['allow', 'deny', 'deny']);
+    const dot = pattern('^a.b');
+    expect([verdict(dot, 'axb'), verdict(dot, 'ab')]).toEqual(['allow', 'deny']);
+  });
+});

@@ -10,12 +10,24 @@ import secureMeta from 'ajv/dist/refs/json-schema-secure.json' with { type: 'jso
 
 type RegExpEngine = ((pattern: string, flags: string) => { test: (s: string) => boolean; toString(): string }) & { code: string };
 
-/** Compiles a pattern with RE2 semantics: matching time is linear in the input, so no ReDoS. */
+/** `^literal` or `^literal$` with no other metacharacters: a prefix or an exact comparison. */
+const LITERAL = /^\^((?:[^\\^$.|?*+()[\]{}]|\\[\\^$.|?*+()[\]{}/-])*)(\$?)$/;
+
+/**
+ * Compiles a pattern with RE2 semantics: matching time is linear in the input, so no ReDoS.
+ * Anchored literals (`^https://`, the commonest pattern in profiles) skip the regex engine.
+ */
 const linearRegExp: RegExpEngine = Object.assign(
   (pattern: string) => {
-    const re = RE2JS.compile(pattern);
     // ajv caches compiled patterns by toString(); it must be unique per pattern.
-    return { test: (s: string) => re.matcher(s).find(), toString: () => `re2:${pattern}` };
+    const toString = () => `re2:${pattern}`;
+    const literal = LITERAL.exec(pattern);
+    if (literal) {
+      const text = (literal[1] as string).replace(/\\(.)/g, '$1');
+      return { test: literal[2] ? (s: string) => s === text : (s: string) => s.startsWith(text), toString };
+    }
+    const re = RE2JS.compile(pattern);
+    return { test: (s: string) => re.matcher(s).find(), toString };
   },
   { code: 'linearRegExp' },
 );

@@ -6,29 +6,35 @@ import testsSchema from '../../schemas/tests.schema.json' with { type: 'json' };
 
 export type RefineKind = 'allow-list' | 'required-list' | 'maximum' | 'minimum' | 'require' | 'permit';
 
-interface Validators {
-  profile: ValidateFunction;
-  testsFile: ValidateFunction;
-  settings: ValidateFunction;
-}
+/**
+ * Two validators per schema, both compiled on first use: a quick one that stops at the first
+ * error (every load runs it), and a thorough one that lists all errors, compiled only once a
+ * document is known to be broken, so `lint` can report everything at once.
+ */
+class LazyValidator {
+  private quick?: ValidateFunction;
+  private thorough?: ValidateFunction;
 
-let compiled: Validators | undefined;
+  constructor(private readonly id: string) {}
 
-/** Compiled on first use, so importing the library stays cheap. */
-function validators(): Validators {
-  if (!compiled) {
-    const ajv = trustedAjv({ allErrors: true });
-    ajv.addKeyword({ keyword: 'x-refine', schemaType: 'string' });
-    ajv.addSchema(profileSchema);
-    ajv.addSchema(testsSchema);
-    compiled = {
-      profile: ajv.getSchema(profileSchema.$id) as ValidateFunction,
-      testsFile: ajv.getSchema(testsSchema.$id) as ValidateFunction,
-      settings: ajv.getSchema(`${profileSchema.$id}#/$defs/settings`) as ValidateFunction,
-    };
+  problems(data: unknown): SchemaProblem[] {
+    this.quick ??= compile(false, this.id);
+    if (this.quick(data)) return [];
+    this.thorough ??= compile(true, this.id);
+    this.thorough(data);
+    return problems(this.thorough.errors);
   }
-  return compiled;
 }
+
+function compile(allErrors: boolean, id: string): ValidateFunction {
+  const ajv = trustedAjv({ allErrors });
+  ajv.addKeyword({ keyword: 'x-refine', schemaType: 'string' });
+  ajv.addSchema(id === testsSchema.$id ? [profileSchema, testsSchema] : profileSchema);
+  return ajv.getSchema(id) as ValidateFunction;
+}
+
+const profileValidator = new LazyValidator(profileSchema.$id);
+const testsFileValidator = new LazyValidator(testsSchema.$id);
 
 export interface SchemaProblem {
   pointer: string;
@@ -55,21 +61,21 @@ function problems(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
   return out;
 }
 
-function check(validate: ValidateFunction, data: unknown): SchemaProblem[] {
-  return validate(data) ? [] : problems(validate.errors);
-}
-
 export function profileSchemaProblems(data: unknown): SchemaProblem[] {
-  return check(validators().profile, data);
+  return profileValidator.problems(data);
 }
 
 export function testsFileSchemaProblems(data: unknown): SchemaProblem[] {
-  return check(validators().testsFile, data);
+  return testsFileValidator.problems(data);
 }
 
 /** Checks a fully resolved settings tree (after an overlay's operators) against the settings schema. */
 export function settingsSchemaProblems(settings: unknown): SchemaProblem[] {
-  return check(validators().settings, settings);
+  // Checked as the settings of a minimal base document: one compiled validator serves both uses.
+  const probe = { id: 'settings-check', title: 'settings', version: '0', spec: 'https://settings.invalid', settings, rules: [] };
+  return profileValidator
+    .problems(probe)
+    .map((p) => ({ pointer: p.pointer.replace(/^\/settings/, ''), message: p.message.replace(/^\/settings/, '') }));
 }
 
 interface SettingSchemaNode {
