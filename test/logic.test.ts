@@ -1023,3 +1023,16 @@ describe('semantics', () => {
     expect(c.evaluate({ alg: 'ES256', exp: 100 })).toBe(false);
   });
 });
+
+describe('scope word search', () => {
+  it('answers like splitting the string into words', () => {
+    const scopes = ['openid', 'openid accounts', 'accounts openid', 'accounts  openid ', 'openidx', 'xopenid accounts', '', ' ', 'open id'];
+    for (const word of ['openid', 'accounts', '', 'open id']) {
+      const fast = compileLogic({ in: [word, { words: { var: 'facts.scope' } }] }, { settings: {}, stage: 'par' });
+      for (const scope of scopes) {
+        const split = scope.split(' ').filter((w) => w !== '');
+        expect({ word, scope, got: fast.evaluate({ scope }) }).toEqual({ word, scope, got: split.includes(word) });
+      }
+    }
+  });
+});
