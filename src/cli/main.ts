@@ -9,10 +9,12 @@ import { compile } from './commands/compile.js';
 import { diff } from './commands/diff.js';
 import { lint } from './commands/lint.js';
 import { metadata } from './commands/metadata.js';
+import { bundle } from './commands/bundle.js';
+import { serve } from './commands/serve.js';
 import { start } from './commands/start.js';
 import { test } from './commands/test.js';
 
-export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, start];
+export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start];
 
 export function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -29,6 +29,7 @@ const tooLarge = (max: number) => new HttpError(413, 'payload_too_large', `reque
 /** Only JSON is accepted, and only UTF-8 JSON (RFC 8259 §8.1). */
 export function requireJson(req: IncomingMessage): void {
   const type = req.headers['content-type'];
+  if (type === 'application/json') return;
   if (!type) throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
   const [media, ...params] = type.split(';');
   if (media?.trim().toLowerCase() !== 'application/json') {
@@ -42,39 +43,40 @@ export function requireJson(req: IncomingMessage): void {
   }
 }
 
-/** Reads the whole body, refusing it as soon as it passes `max` bytes (before, when Content-Length says so). */
-export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+/**
+ * Reads the whole body, refusing it as soon as it passes `max` bytes (before, when Content-Length
+ * says so). Callback style: the decision is answered in the same tick the body ends, no promise hop.
+ */
+export function readBody(req: IncomingMessage, max: number, done: (error: HttpError | null, body?: Buffer) => void): void {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > max) return Promise.reject(tooLarge(max));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        cleanup();
-        reject(tooLarge(max));
-        return;
-      }
+  if (declared !== undefined && Number(declared) > max) return done(tooLarge(max));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= max) {
       chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    };
-    const onError = () => {
-      cleanup();
-      reject(badRequest('the request body could not be read'));
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-  });
+      return;
+    }
+    cleanup();
+    done(tooLarge(max));
+  };
+  const onEnd = () => {
+    cleanup();
+    done(null, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+  };
+  const onError = () => {
+    cleanup();
+    done(badRequest('the request body could not be read'));
+  };
+  const cleanup = () => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
 }
 
 /** JSON.parse with the checks it lacks: UTF-8, a non-empty body, a nesting bound. */

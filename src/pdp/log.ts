@@ -3,8 +3,10 @@
  * refused bundles, startup). Neither ever carries facts, tokens, assertions or keys: a decision line
  * names the decision, not what it was about.
  */
-import pino, { type Logger } from 'pino';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
 
 /** `stdout`, `stderr`, `off`, a file path, or a stream (tests). */
 export type LogTarget = 'stdout' | 'stderr' | 'off' | (string & {}) | Writable;
@@ -28,35 +30,99 @@ export interface DecisionRecord {
 export interface DecisionLog {
   readonly enabled: boolean;
   write(record: DecisionRecord): void;
+  /** Lines dropped because the destination could not keep up (bounded memory). */
+  dropped(): number;
   flush(): void;
+  close(): void;
 }
 
-export function createLogger(target: LogTarget, name: string): Logger | null {
-  if (target === 'off') return null;
-  const options = {
-    name,
-    base: null,
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label: string) => ({ level: label }) },
-  };
-  if (typeof target !== 'string') return pino(options, target);
-  const dest = target === 'stdout' ? 1 : target === 'stderr' ? 2 : target;
-  return pino(options, pino.destination({ dest, sync: false, mkdir: typeof dest === 'string' }));
+const PINO_OPTIONS = {
+  base: null,
+  timestamp: pino.stdTimeFunctions.isoTime,
+  formatters: { level: (label: string) => ({ level: label }) },
+};
+
+/** Decision lines keep pino's default `time` (epoch milliseconds): ISO formatting costs more than a rule. */
+const DECISION_OPTIONS = { ...PINO_OPTIONS, timestamp: pino.stdTimeFunctions.epochTime, name: 'decision' };
+
+/**
+ * The decision log's destination: pino hands it one line per decision; it writes them in batches
+ * (a write per line would cost more than the decision itself) at least every FLUSH_MS, and drops
+ * — and counts — lines rather than buffering without bound when the destination stalls.
+ */
+export class BatchedDestination {
+  static readonly FLUSH_MS = 200;
+  static readonly BATCH_BYTES = 16 * 1024;
+  static readonly MAX_PENDING_BYTES = 8 * 1024 * 1024;
+  private lines: string[] = [];
+  private bytes = 0;
+  private lost = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly out: Writable) {
+    this.timer = setInterval(() => this.flush(), BatchedDestination.FLUSH_MS);
+    this.timer.unref();
+  }
+
+  write(line: string): boolean {
+    if (this.out.destroyed || this.bytes + this.out.writableLength > BatchedDestination.MAX_PENDING_BYTES) {
+      this.lost++;
+      return true;
+    }
+    this.lines.push(line);
+    this.bytes += line.length;
+    if (this.bytes >= BatchedDestination.BATCH_BYTES) this.flush();
+    return true;
+  }
+
+  flush(): void {
+    if (!this.lines.length || this.out.destroyed) return;
+    const chunk = this.lines.join('');
+    this.lines = [];
+    this.bytes = 0;
+    this.out.write(chunk);
+  }
+
+  dropped(): number {
+    return this.lost;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+  }
+}
+
+function writableFor(target: Exclude<LogTarget, 'off'>): Writable {
+  if (typeof target !== 'string') return target;
+  if (target === 'stdout') return process.stdout;
+  if (target === 'stderr') return process.stderr;
+  mkdirSync(dirname(target), { recursive: true });
+  const stream = createWriteStream(target, { flags: 'a' });
+  // A log file that cannot be written must not crash the service; lost lines are counted instead.
+  stream.on('error', (e) => process.stderr.write(`fapi-policy: decision log ${target}: ${e.message}; decision lines are being dropped\n`));
+  return stream;
 }
 
 export function createDecisionLog(target: LogTarget): DecisionLog {
-  const logger = createLogger(target, 'decision');
-  if (!logger) return { enabled: false, write() {}, flush() {} };
+  if (target === 'off') return { enabled: false, write() {}, dropped: () => 0, flush() {}, close() {} };
+  const destination = new BatchedDestination(writableFor(target));
+  const logger = pino(DECISION_OPTIONS, destination);
   return {
     enabled: true,
     write: (record) => logger.info(record),
-    flush: () => logger.flush(),
+    dropped: () => destination.dropped(),
+    flush: () => destination.flush(),
+    close: () => destination.close(),
   };
 }
 
-/** The operational log; a no-op logger when switched off. */
+/** The operational log: low volume, written synchronously so an error is never lost in a buffer. */
 export function createOpsLog(target: LogTarget): Logger {
-  return createLogger(target, 'fapi-policy-pdp') ?? pino({ enabled: false });
+  if (target === 'off') return pino({ enabled: false });
+  if (typeof target !== 'string') return pino({ ...PINO_OPTIONS, name: 'fapi-policy-pdp' }, target);
+  const dest = target === 'stdout' ? 1 : target === 'stderr' ? 2 : target;
+  return pino({ ...PINO_OPTIONS, name: 'fapi-policy-pdp' }, pino.destination({ dest, sync: true, mkdir: typeof dest === 'string' }));
 }
 
 /** Client ids and request ids are caller-chosen: bounded and printable before they reach a log. */

@@ -54,7 +54,7 @@ export class Metrics {
     if (!ok) this.reloadFailures++;
   }
 
-  render(state: { profiles: number; generation: number; ready: boolean; sources: readonly SourceGauge[] }): string {
+  render(state: { profiles: number; generation: number; ready: boolean; sources: readonly SourceGauge[]; logDropped: number }): string {
     const out: string[] = [];
     const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
@@ -71,6 +71,8 @@ export class Metrics {
     out.push(`fapi_policy_pdp_reloads_total ${this.reloads}`);
     family('fapi_policy_pdp_reload_failures_total', 'counter', 'Reloads that kept the previous profile set.');
     out.push(`fapi_policy_pdp_reload_failures_total ${this.reloadFailures}`);
+    family('fapi_policy_pdp_decision_log_dropped_total', 'counter', 'Decision log lines dropped because the log destination could not keep up.');
+    out.push(`fapi_policy_pdp_decision_log_dropped_total ${state.logDropped}`);
     family('fapi_policy_pdp_profiles_loaded', 'gauge', 'Profiles in the active set.');
     out.push(`fapi_policy_pdp_profiles_loaded ${state.profiles}`);
     family('fapi_policy_pdp_profile_set_generation', 'gauge', 'Generation of the active profile set (1 = first load).');

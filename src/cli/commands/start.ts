@@ -1,22 +1,33 @@
-import { loadProfiles } from '../../profile/files.js';
 import { parse } from '../args.js';
-import { EXIT, profileDirs, type Io } from '../context.js';
+import { UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';
+import { SERVE_OPTIONS, startFromValues, untilStopped } from './serve.js';
 
-/** `npm start`: until the servers exist, shows what is loaded and how to use the CLI. */
+/**
+ * `npm start`: starts the policy decision service and lists the profiles it loaded. The reference
+ * authorization server (DESIGN.md) is not built yet, so only the PDP starts; this says so.
+ */
 export const start: Command = {
   name: 'start',
-  summary: 'Show the loaded profiles (the decision service and reference AS will start here)',
-  usage: `fapi-policy start [--profiles <dir>]`,
+  summary: 'Start the decision service on 127.0.0.1:8181 and list the loaded profiles (the reference AS is not built yet)',
+  usage: `fapi-policy start [serve options]
+
+What \`npm start\` runs: the policy decision service (see fapi-policy serve --help for every option),
+then the list of loaded profiles and their digests. The reference authorization server is not
+implemented yet; only the decision service starts.`,
   async run(argv: string[], io: Io) {
-    const { values } = parse(argv, {});
-    const set = await loadProfiles(profileDirs(values.profiles as string[] | undefined));
+    const { values, positionals } = parse(argv, SERVE_OPTIONS);
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const pdp = await startFromValues(values, io);
+    const snapshot = pdp.registry.current;
     io.out('Loaded profiles:');
-    for (const id of set.ids()) {
-      const p = set.get(id)!;
+    for (const id of snapshot.ids) {
+      const p = snapshot.profiles.get(id)!;
       io.out(`  ${id.padEnd(24)} ${p.version.padEnd(10)} ${String(p.rules.length).padStart(3)} rules  ${p.digest.slice(0, 19)}…`);
     }
-    for (const id of set.failed) io.out(`  ${id.padEnd(24)} FAILED to load (run: fapi-policy lint profiles)`);
-    return set.ok ? EXIT.ok : EXIT.deny;
+    for (const error of pdp.startup.errors) io.out(`  FAILED: ${error}`);
+    io.out(`Decision service: ${pdp.url} (POST /v1/decide, POST /access/v1/evaluation[s], GET /health/ready)`);
+    io.out('Reference authorization server: not implemented yet — only the decision service runs.');
+    return untilStopped(pdp, io);
   },
 };

@@ -1,0 +1,229 @@
+/**
+ * Decision-service benchmark: the PDP (a child process running `fapi-policy serve`) against a bare
+ * node:http server (another child) that parses the same JSON body and answers a fixed decision.
+ * autocannon drives both on loopback at 1, 8 and 32 connections; then the PDP again while its
+ * profiles reload every second, which must not fail a single request.
+ *
+ *   npm run bench:pdp                 (builds first)
+ *   node dist/bench/pdp.js [--duration 5] [--profile mini-base]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadProfiles } from '../src/index.js';
+
+interface AutocannonResult {
+  requests: { average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+}
+interface AutocannonInstance {
+  on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+}
+type Autocannon = (options: Record<string, unknown>, done: (err: Error | null, result: AutocannonResult) => void) => AutocannonInstance;
+
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const MINI_BASE = join(ROOT, 'test', 'fixtures', 'profiles', 'mini-base.yaml');
+const CONNECTIONS = [1, 8, 32] as const;
+const MAX_SAMPLES = 4_000_000;
+
+// ---------------------------------------------------------------------------------------------
+// The bare baseline, run as a child process: `node dist/bench/pdp.js --bare`
+
+const FIXED = JSON.stringify({
+  decision_id: '00000000-0000-4000-8000-000000000000', decision: 'allow',
+  profile: { id: 'bench', version: '1', digest: 'sha256:' + '0'.repeat(64) }, stage: 'par', violations: [], warnings: [],
+});
+
+function runBare(): void {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        res.writeHead(400).end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(FIXED) });
+      res.end(FIXED);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    process.stdout.write(JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 }) + '\n');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver
+
+interface Workload {
+  profileId: string;
+  files: string[];
+  facts: Record<string, unknown>;
+}
+
+/** fapi2-security with its own PAR fixture when the shipped profiles load cleanly, else the mini fixture profile. */
+async function workload(wanted: string | undefined): Promise<Workload> {
+  const mini: Workload = {
+    profileId: 'mini-base',
+    files: [MINI_BASE],
+    facts: {
+      time: 1767225600, issuer: 'https://as.example', client_authenticated: true,
+      params: { client_id: 'c1', response_type: 'code', redirect_uri: 'https://client.example/cb', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' },
+    },
+  };
+  if (wanted === 'mini-base') return mini;
+  const id = wanted ?? 'fapi2-security';
+  try {
+    const set = await loadProfiles([join(ROOT, 'profiles')], { tests: true });
+    const profile = set.get(id);
+    const fixture = set.suites.find((s) => s.profile === id)?.fixtures.par;
+    const file = set.files.get(id);
+    if (!profile || !fixture || !file || profile.evaluate('par', fixture).profile.id !== id || !set.ok) throw new Error('unavailable');
+    const chain = [id, ...(profile.toJSON().extends as string[])].map((p) => set.files.get(p)!).filter(Boolean);
+    return { profileId: id, files: chain, facts: fixture };
+  } catch {
+    if (wanted) throw new Error(`profile '${wanted}' or its PAR fixture is not available`);
+    return mini;
+  }
+}
+
+function spawnChild(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    const onData = (c: Buffer) => {
+      seen += c.toString();
+      const match = ready.exec(seen);
+      if (match) {
+        child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
+        child.stdout?.resume();
+        child.stderr?.resume();
+        resolve({ child, match });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${seen}`)));
+    setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 20_000).unref();
+  });
+}
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+}
+
+function drive(url: string, body: string, connections: number, seconds: number, during?: () => void): Promise<Run> {
+  const samples = new Float64Array(MAX_SAMPLES);
+  let n = 0;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon({
+      url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds, pipelining: 1,
+    }, (err, result) => {
+      if (err) return reject(err);
+      const sorted = samples.subarray(0, n).sort();
+      const at = (q: number) => (n ? (sorted[Math.min(n - 1, Math.floor(q * n))] as number) : NaN);
+      resolve({ rps: result.requests.average, p50: at(0.5), p99: at(0.99), failed: result.errors + result.timeouts + result.non2xx });
+    });
+    instance.on('response', (_c, _s, _b, ms) => {
+      if (n < MAX_SAMPLES) samples[n++] = ms;
+    });
+    during?.();
+  });
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { bare: { type: 'boolean' }, duration: { type: 'string' }, profile: { type: 'string' } } });
+  if (values.bare) return runBare();
+  const seconds = Number(values.duration ?? 5);
+  const work = await workload(values.profile);
+  const dir = mkdtempSync(join(tmpdir(), 'fapi-bench-'));
+  for (const f of work.files) copyFileSync(f, join(dir, f.split('/').pop()!));
+  const body = JSON.stringify({ profile: work.profileId, stage: 'par', facts: work.facts });
+
+  const serve = (log: string) => spawnChild([CLI, 'serve', '--port', '0', '--profiles', dir, '--no-watch', '--decision-log', log], /listening on (http:\/\/[^ ]+)/);
+  const pdp = await serve(join(dir, 'decisions.log'));
+  const quiet = await serve('off');
+  const bare = await spawnChild([fileURLToPath(import.meta.url), '--bare'], /\{"port":(\d+)\}/);
+  const targets = [
+    { name: 'bare node:http', url: `http://127.0.0.1:${bare.match[1]}` },
+    { name: 'PDP, decision log on (default)', url: pdp.match[1] as string },
+    { name: 'PDP, decision log off', url: quiet.match[1] as string },
+  ];
+  const probe = await (await fetch(`${targets[1]!.url}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json() as { decision: string };
+
+  console.log(`fapi-policy PDP benchmark — node ${process.version}, loopback, autocannon, ${seconds}s per run after a 1s warm-up`);
+  console.log(`workload: POST /v1/decide, profile ${work.profileId}, stage par (${body.length} bytes, decision: ${probe.decision}); decision log to a file\n`);
+  console.log('server                          | conns |   req/s | p50 ms | p99 ms | vs bare | failed');
+  console.log('------------------------------- | ----- | ------- | ------ | ------ | ------- | ------');
+  try {
+    for (const c of CONNECTIONS) {
+      let bareRps = 0;
+      for (const t of targets) {
+        await drive(`${t.url}/v1/decide`, body, c, 1);
+        const r = await drive(`${t.url}/v1/decide`, body, c, seconds);
+        if (!bareRps) bareRps = r.rps;
+        console.log([
+          t.name.padEnd(31), String(c).padStart(5), fmt(r.rps).padStart(7), fmt(r.p50, 3).padStart(6), fmt(r.p99, 3).padStart(6),
+          `${fmt((r.rps / bareRps) * 100, 1)}%`.padStart(7), String(r.failed).padStart(6),
+        ].join(' | '));
+        if (r.failed > 0) process.exitCode = 1;
+      }
+    }
+    await reloadScenario(pdp.child, targets[1]!.url, body, dir, work, seconds * 2);
+  } finally {
+    for (const child of [pdp.child, quiet.child, bare.child]) child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** 8 connections while the profile file changes and SIGHUP reloads every second. */
+async function reloadScenario(child: ChildProcess, url: string, body: string, dir: string, work: Workload, seconds: number): Promise<void> {
+  const file = join(dir, work.files[0]!.split('/').pop()!);
+  const original = readFileSync(file, 'utf8');
+  const before = await metric(url, 'fapi_policy_pdp_reloads_total');
+  let tick = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const run = await drive(`${url}/v1/decide`, body, 8, seconds, () => {
+    timer = setInterval(() => {
+      tick++;
+      writeFileSync(file, `${original}\n# bench reload ${tick}\n`);
+      child.kill('SIGHUP');
+    }, 1000);
+  });
+  clearInterval(timer);
+  const reloads = (await metric(url, 'fapi_policy_pdp_reloads_total')) - before;
+  const failures = await metric(url, 'fapi_policy_pdp_reload_failures_total');
+  console.log(`\nreload scenario: 8 connections for ${seconds}s, profile rewritten + SIGHUP every second`);
+  console.log(`  ${fmt(run.rps)} req/s, p50 ${fmt(run.p50, 3)} ms, p99 ${fmt(run.p99, 3)} ms; ${reloads} reloads (${failures} failed); failed requests: ${run.failed}`);
+  if (run.failed > 0) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

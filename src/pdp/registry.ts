@@ -1,0 +1,224 @@
+/**
+ * The active profile set and how it changes. A snapshot is immutable and replaced by a single
+ * assignment, so a request that picked up a snapshot finishes on it, and no request can observe a
+ * set that is half built. Reloads run one at a time; triggers that arrive during one are coalesced
+ * into one more run. A reload whose result has any error keeps the last good snapshot.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { basename } from 'node:path';
+import type { Logger } from 'pino';
+import type { CompiledProfile } from '../engine/compiled-profile.js';
+import { formatDiagnostic } from '../profile/diagnostics.js';
+import { buildProfileSet, type DocumentInput } from '../profile/load.js';
+import type { Metrics } from './metrics.js';
+import type { ProfileSource, SourceStatus } from './sources.js';
+
+export interface Snapshot {
+  readonly generation: number;
+  readonly profiles: ReadonlyMap<string, CompiledProfile>;
+  readonly loadedAt: string;
+  /** Ids sorted, for listings and error messages. */
+  readonly ids: readonly string[];
+}
+
+export interface ReloadReport {
+  at: string;
+  reason: string;
+  ok: boolean;
+  swapped: boolean;
+  generation: number;
+  errors: string[];
+}
+
+export interface ReadyReport {
+  ready: boolean;
+  generation: number;
+  loaded_at: string | null;
+  profiles: Record<string, string>;
+  sources: SourceStatus[];
+  last_reload: ReloadReport | null;
+}
+
+export interface RegistryOptions {
+  log: Logger;
+  metrics: Metrics;
+  /** Watch directories and bundle files for changes (default true). */
+  watch?: boolean;
+  /** With URL bundle sources, re-check every source this often, in seconds (0 = never). */
+  pollSeconds?: number;
+  /** Quiet period before a burst of file events becomes one reload. */
+  debounceMs?: number;
+}
+
+const EMPTY: Snapshot = Object.freeze({ generation: 0, profiles: new Map(), loadedAt: '', ids: [] });
+
+interface Pending {
+  force: boolean;
+  reason: string;
+  promise: Promise<ReloadReport>;
+}
+
+export class Registry {
+  private snapshot: Snapshot = EMPTY;
+  /** The snapshot was built while every source had documents. */
+  private complete = false;
+  private tail: Promise<unknown> = Promise.resolve();
+  private pending: Pending | null = null;
+  private lastReport: ReloadReport | null = null;
+  private watchers: FSWatcher[] = [];
+  private timers = new Set<NodeJS.Timeout>();
+  private debounce: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly signalHandler = () => void this.reload({ force: true, reason: 'SIGHUP' });
+
+  constructor(readonly sources: readonly ProfileSource[], private readonly options: RegistryOptions) {}
+
+  /** The active set. Read it once per request and use that value throughout. */
+  get current(): Snapshot {
+    return this.snapshot;
+  }
+
+  /** First load, then file watching and URL polling. */
+  async start(): Promise<ReloadReport> {
+    const report = await this.reload({ force: true, reason: 'startup' });
+    if (this.options.watch ?? true) this.startWatching();
+    if ((this.options.pollSeconds ?? 0) > 0 && this.sources.some((s) => s.kind === 'bundle-url')) this.schedulePoll();
+    return report;
+  }
+
+  /**
+   * Re-reads every source and rebuilds the set. `force: false` skips the rebuild when no source
+   * changed (file events, polls); SIGHUP and explicit reloads always rebuild. Runs are strictly
+   * sequential; triggers that arrive while one waits to start join it.
+   */
+  reload(options: { force?: boolean; reason?: string } = {}): Promise<ReloadReport> {
+    const force = options.force ?? true;
+    if (this.pending) {
+      this.pending.force ||= force;
+      return this.pending.promise;
+    }
+    const entry = { force, reason: options.reason ?? 'reload' } as Pending;
+    this.pending = entry;
+    entry.promise = this.tail.then(() => {
+      if (this.pending === entry) this.pending = null;
+      return this.run(entry.force, entry.reason).catch((e: unknown) => this.crashed(entry.reason, e));
+    });
+    this.tail = entry.promise.catch(() => undefined);
+    return entry.promise;
+  }
+
+  private async run(force: boolean, reason: string): Promise<ReloadReport> {
+    const changes = await Promise.all(this.sources.map((s) => s.refresh()));
+    const statuses = this.sources.map((s) => s.status());
+    const sourceErrors = statuses.flatMap((s) => (s.ok ? [] : [`${s.location}: ${s.last_error ?? 'failed'}`]));
+    if (!force && !changes.some(Boolean) && this.lastReport?.ok && !sourceErrors.length) return this.lastReport;
+    const inputs: DocumentInput[] = this.sources.flatMap((s) => s.documents() ?? []);
+    const report = this.build(inputs, reason, sourceErrors, statuses.every((s) => s.active));
+    this.options.metrics.reload(report.ok);
+    this.lastReport = report;
+    this.logReport(report);
+    return report;
+  }
+
+  /** A bug in a reload must not take the service down: it counts as a failed reload. */
+  private crashed(reason: string, e: unknown): ReloadReport {
+    const report = { at: new Date().toISOString(), reason, ok: false, swapped: false, generation: this.snapshot.generation, errors: [`reload failed: ${(e as Error)?.message ?? String(e)}`] };
+    this.options.metrics.reload(false);
+    this.lastReport = report;
+    this.logReport(report);
+    return report;
+  }
+
+  private build(inputs: DocumentInput[], reason: string, sourceErrors: string[], allActive: boolean): ReloadReport {
+    const at = new Date().toISOString();
+    let errors: string[];
+    let profiles: Map<string, CompiledProfile> | null = null;
+    try {
+      const set = buildProfileSet(inputs);
+      errors = set.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+      if (!errors.length) profiles = new Map(set.profiles);
+    } catch (e) {
+      errors = [`profile set failed to build: ${(e as Error).message}`];
+    }
+    const swapped = profiles !== null && !this.closed;
+    if (swapped && profiles) {
+      const ids = Object.freeze([...profiles.keys()].sort());
+      this.snapshot = Object.freeze({ generation: this.snapshot.generation + 1, profiles, loadedAt: at, ids });
+      this.complete = allActive;
+    }
+    const all = [...sourceErrors, ...errors];
+    return { at, reason, ok: all.length === 0, swapped, generation: this.snapshot.generation, errors: all };
+  }
+
+  private logReport(report: ReloadReport): void {
+    const { log } = this.options;
+    const summary = { reason: report.reason, generation: report.generation, profiles: this.snapshot.ids };
+    if (report.ok) {
+      log.info(summary, 'profiles loaded');
+      return;
+    }
+    for (const e of report.errors) log.error({ reason: report.reason }, e);
+    log.warn({ ...summary, swapped: report.swapped },
+      report.swapped ? 'profiles loaded; failed sources keep their last good version' : 'reload failed; keeping the last good profile set');
+  }
+
+  /** Ready when every configured source has loaded (and verified) and the active set was built from all of them. */
+  readiness(): ReadyReport {
+    const sources = this.sources.map((s) => s.status());
+    const ready = this.complete && sources.every((s) => s.active);
+    const profiles = Object.fromEntries(this.snapshot.ids.map((id) => [id, this.snapshot.profiles.get(id)?.digest ?? '']));
+    return { ready, generation: this.snapshot.generation, loaded_at: this.snapshot.loadedAt || null, profiles, sources, last_reload: this.lastReport };
+  }
+
+  /** Installs the SIGHUP handler (the CLI does; tests use reload()). Returns the uninstaller. */
+  installSignalHandler(): () => void {
+    process.on('SIGHUP', this.signalHandler);
+    return () => process.off('SIGHUP', this.signalHandler);
+  }
+
+  private startWatching(): void {
+    const trigger = () => {
+      if (this.debounce) clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => {
+        this.debounce = null;
+        void this.reload({ force: false, reason: 'file change' });
+      }, this.options.debounceMs ?? 100);
+      this.debounce.unref();
+    };
+    for (const source of this.sources) {
+      for (const w of source.watchPaths()) {
+        try {
+          const watcher = watch(w.path, { recursive: w.recursive, persistent: false }, (_event, name) => {
+            if (!w.file || (name && basename(String(name)) === basename(w.file))) trigger();
+          });
+          watcher.on('error', (e) => this.options.log.warn({ path: w.path }, `file watch stopped: ${e.message}`));
+          this.watchers.push(watcher);
+        } catch (e) {
+          this.options.log.warn({ path: w.path }, `cannot watch: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  private schedulePoll(): void {
+    if (this.closed) return;
+    const timer = setTimeout(async () => {
+      this.timers.delete(timer);
+      await this.reload({ force: false, reason: 'poll' });
+      this.schedulePoll();
+    }, (this.options.pollSeconds ?? 0) * 1000);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.debounce) clearTimeout(this.debounce);
+    process.off('SIGHUP', this.signalHandler);
+    await this.tail;
+  }
+}
