@@ -1,20 +1,23 @@
 /**
  * Decision-service benchmark: the PDP (a child process running `fapi-policy serve`) against a bare
- * node:http server (another child) that parses the same JSON body and answers a fixed decision.
- * autocannon drives both on loopback at 1, 8 and 32 connections; then the PDP again while its
- * profiles reload every second, which must not fail a single request.
+ * node:http server (another child) that parses the same JSON body and answers a fixed decision, and,
+ * for scale, Express 5 doing the same with its default JSON body parsing. autocannon drives each on
+ * loopback at 1, 8 and 32 connections, the servers interleaved round by round and each row the
+ * median of its rounds; then the PDP again while its profiles reload every second, which must not
+ * fail a single request. With taskset the servers share one CPU and the load generator has another.
  *
  *   npm run bench:pdp                 (builds first)
- *   node dist/bench/pdp.js [--duration 5] [--profile mini-base]
+ *   node dist/bench/pdp.js [--duration 3] [--rounds 3] [--connections 1,8,32] [--profile mini-base]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import express from 'express';
 import { loadProfiles } from '../src/index.js';
 
 interface AutocannonResult {
@@ -44,8 +47,15 @@ const FIXED = JSON.stringify({
   profile: { id: 'bench', version: '1', digest: 'sha256:' + '0'.repeat(64) }, stage: 'par', violations: [], warnings: [],
 });
 
+function listening(server: Server): void {
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    process.stdout.write(JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 }) + '\n');
+  });
+}
+
 function runBare(): void {
-  const server = createServer((req, res) => {
+  listening(createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -58,11 +68,16 @@ function runBare(): void {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(FIXED) });
       res.end(FIXED);
     });
+  }));
+}
+
+/** For scale: Express 5 with its default JSON body parsing, answering the same fixed decision. */
+function runExpress(): void {
+  const app = express();
+  app.post('/v1/decide', express.json({ limit: '1mb' }), (_req, res) => {
+    res.type('application/json').send(FIXED);
   });
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    process.stdout.write(JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 }) + '\n');
-  });
+  listening(createServer(app));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,9 +115,22 @@ async function workload(wanted: string | undefined): Promise<Workload> {
   }
 }
 
+/**
+ * "On one core": with taskset (Linux) and at least two CPUs, every server runs on the last CPU and
+ * this driver on the first, so the load generator never competes with the server it measures.
+ */
+const PIN = pinning();
+
+function pinning(): { server: string; driver: string } | null {
+  const cpus = availableParallelism();
+  if (process.platform !== 'linux' || cpus < 2 || spawnSync('taskset', ['-V']).status !== 0) return null;
+  return { server: String(cpus - 1), driver: '0' };
+}
+
 function spawnChild(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, argv] = PIN ? ['taskset', ['-c', PIN.server, process.execPath, ...args]] : [process.execPath, args];
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     const onData = (c: Buffer) => {
       seen += c.toString();
@@ -127,11 +155,24 @@ interface Run {
   p50: number;
   p99: number;
   failed: number;
+  /** Server CPU time per answered request, in µs (Linux only, else NaN). */
+  cpuUs: number;
 }
 
-function drive(url: string, body: string, connections: number, seconds: number, during?: () => void): Promise<Run> {
+/** utime + stime of a process in µs, from /proc (clock ticks are 100 Hz on Linux). */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
+}
+
+function drive(url: string, body: string, connections: number, seconds: number, pid?: number, during?: () => void): Promise<Run> {
   const samples = new Float64Array(MAX_SAMPLES);
   let n = 0;
+  const cpu0 = cpuMicros(pid);
   return new Promise((resolve, reject) => {
     const instance = autocannon({
       url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds, pipelining: 1,
@@ -139,7 +180,10 @@ function drive(url: string, body: string, connections: number, seconds: number, 
       if (err) return reject(err);
       const sorted = samples.subarray(0, n).sort();
       const at = (q: number) => (n ? (sorted[Math.min(n - 1, Math.floor(q * n))] as number) : NaN);
-      resolve({ rps: result.requests.average, p50: at(0.5), p99: at(0.99), failed: result.errors + result.timeouts + result.non2xx });
+      resolve({
+        rps: result.requests.average, p50: at(0.5), p99: at(0.99), failed: result.errors + result.timeouts + result.non2xx,
+        cpuUs: (cpuMicros(pid) - cpu0) / Math.max(1, n),
+      });
     });
     instance.on('response', (_c, _s, _b, ms) => {
       if (n < MAX_SAMPLES) samples[n++] = ms;
@@ -154,12 +198,33 @@ async function metric(url: string, name: string): Promise<number> {
   return line ? Number(line.split(' ')[1]) : NaN;
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** The median of each figure over the rounds; failures are summed. */
+function summarize(runs: Run[]): Run {
+  const of = (k: keyof Run) => median(runs.map((r) => r[k]));
+  return { rps: of('rps'), p50: of('p50'), p99: of('p99'), cpuUs: of('cpuUs'), failed: runs.reduce((s, r) => s + r.failed, 0) };
+}
+
+interface Target {
+  name: string;
+  url: string;
+  pid: number | undefined;
+}
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { bare: { type: 'boolean' }, duration: { type: 'string' }, profile: { type: 'string' } } });
+  const { values } = parseArgs({ options: { bare: { type: 'boolean' }, express: { type: 'boolean' }, duration: { type: 'string' }, rounds: { type: 'string' }, profile: { type: 'string' }, connections: { type: 'string' } } });
   if (values.bare) return runBare();
-  const seconds = Number(values.duration ?? 5);
+  if (values.express) return runExpress();
+  if (PIN) spawnSync('taskset', ['-a', '-p', '-c', PIN.driver, String(process.pid)], { stdio: 'ignore' });
+  const seconds = Number(values.duration ?? 3);
+  const rounds = Math.max(1, Math.min(15, Number(values.rounds ?? 3)));
   const work = await workload(values.profile);
   const dir = mkdtempSync(join(tmpdir(), 'fapi-bench-'));
   for (const f of work.files) copyFileSync(f, join(dir, f.split('/').pop()!));
@@ -169,46 +234,54 @@ async function main(): Promise<void> {
   const pdp = await serve(join(dir, 'decisions.log'));
   const quiet = await serve('off');
   const bare = await spawnChild([fileURLToPath(import.meta.url), '--bare'], /\{"port":(\d+)\}/);
-  const targets = [
-    { name: 'bare node:http', url: `http://127.0.0.1:${bare.match[1]}` },
-    { name: 'PDP, decision log on (default)', url: pdp.match[1] as string },
-    { name: 'PDP, decision log off', url: quiet.match[1] as string },
+  const framework = await spawnChild([fileURLToPath(import.meta.url), '--express'], /\{"port":(\d+)\}/);
+  const targets: Target[] = [
+    { name: 'bare node:http', url: `http://127.0.0.1:${bare.match[1]}`, pid: bare.child.pid },
+    { name: 'PDP, decision log on (default)', url: pdp.match[1] as string, pid: pdp.child.pid },
+    { name: 'PDP, decision log off', url: quiet.match[1] as string, pid: quiet.child.pid },
+    { name: 'Express 5, fixed decision', url: `http://127.0.0.1:${framework.match[1]}`, pid: framework.child.pid },
   ];
   const probe = await (await fetch(`${targets[1]!.url}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json() as { decision: string };
 
-  console.log(`fapi-policy PDP benchmark — node ${process.version}, loopback, autocannon, ${seconds}s per run after a 1s warm-up`);
-  console.log(`workload: POST /v1/decide, profile ${work.profileId}, stage par (${body.length} bytes, decision: ${probe.decision}); decision log to a file\n`);
-  console.log('server                          | conns |   req/s | p50 ms | p99 ms | vs bare | failed');
-  console.log('------------------------------- | ----- | ------- | ------ | ------ | ------- | ------');
+  console.log(`fapi-policy PDP benchmark — node ${process.version}, loopback, autocannon; ${PIN ? `servers pinned to CPU ${PIN.server}, load generator to CPU ${PIN.driver}` : 'not pinned (no taskset or one CPU)'}`);
+  console.log(`workload: POST /v1/decide, profile ${work.profileId}, stage par (${body.length} bytes, decision: ${probe.decision}); decision log to a file`);
+  console.log(`each row: the median of ${rounds} rounds of ${seconds}s (servers interleaved round by round, 1s warm-up each); CPU = server CPU time per request\n`);
+  console.log('server                          | conns |   req/s | p50 ms | p99 ms | CPU µs/req | vs bare | failed');
+  console.log('------------------------------- | ----- | ------- | ------ | ------ | ---------- | ------- | ------');
   try {
-    for (const c of CONNECTIONS) {
-      let bareRps = 0;
+    const connections = values.connections ? values.connections.split(',').map(Number).filter((n) => n >= 1 && n <= 256) : CONNECTIONS;
+    for (const c of connections) {
+      const runs = new Map<Target, Run[]>(targets.map((t) => [t, []]));
+      for (const t of targets) await drive(`${t.url}/v1/decide`, body, c, 1);
+      for (let r = 0; r < rounds; r++) {
+        for (const t of targets) runs.get(t)!.push(await drive(`${t.url}/v1/decide`, body, c, seconds, t.pid));
+      }
+      const bareRps = summarize(runs.get(targets[0]!)!).rps;
       for (const t of targets) {
-        await drive(`${t.url}/v1/decide`, body, c, 1);
-        const r = await drive(`${t.url}/v1/decide`, body, c, seconds);
-        if (!bareRps) bareRps = r.rps;
+        const s = summarize(runs.get(t)!);
         console.log([
-          t.name.padEnd(31), String(c).padStart(5), fmt(r.rps).padStart(7), fmt(r.p50, 3).padStart(6), fmt(r.p99, 3).padStart(6),
-          `${fmt((r.rps / bareRps) * 100, 1)}%`.padStart(7), String(r.failed).padStart(6),
+          t.name.padEnd(31), String(c).padStart(5), fmt(s.rps).padStart(7), fmt(s.p50, 3).padStart(6), fmt(s.p99, 3).padStart(6),
+          fmt(s.cpuUs, 1).padStart(10), `${fmt((s.rps / bareRps) * 100, 1)}%`.padStart(7), String(s.failed).padStart(6),
         ].join(' | '));
-        if (r.failed > 0) process.exitCode = 1;
+        if (s.failed > 0) process.exitCode = 1;
       }
     }
-    await reloadScenario(pdp.child, targets[1]!.url, body, dir, work, seconds * 2);
+    await reloadScenario(targets[1]!, body, dir, work, pdp.child, Math.max(10, seconds * 2));
   } finally {
-    for (const child of [pdp.child, quiet.child, bare.child]) child.kill('SIGTERM');
+    for (const child of [pdp.child, quiet.child, bare.child, framework.child]) child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** 8 connections while the profile file changes and SIGHUP reloads every second. */
-async function reloadScenario(child: ChildProcess, url: string, body: string, dir: string, work: Workload, seconds: number): Promise<void> {
+async function reloadScenario(target: Target, body: string, dir: string, work: Workload, child: ChildProcess, seconds: number): Promise<void> {
+  const url = target.url;
   const file = join(dir, work.files[0]!.split('/').pop()!);
   const original = readFileSync(file, 'utf8');
   const before = await metric(url, 'fapi_policy_pdp_reloads_total');
   let tick = 0;
   let timer: NodeJS.Timeout | undefined;
-  const run = await drive(`${url}/v1/decide`, body, 8, seconds, () => {
+  const run = await drive(`${url}/v1/decide`, body, 8, seconds, target.pid, () => {
     timer = setInterval(() => {
       tick++;
       writeFileSync(file, `${original}\n# bench reload ${tick}\n`);

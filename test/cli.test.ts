@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,5 +127,36 @@ describe('fapi-policy CLI', () => {
     const garbage = run('{');
     expect(garbage.status).toBe(2);
     expect(garbage.stderr).toMatch(/not valid JSON/);
+  });
+
+  it('start (what npm start runs) serves the decision service and lists the loaded profiles', async () => {
+    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--no-watch', '--decision-log', 'off'], { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`start did not report its URL: ${out}`)), 15_000);
+        child.stdout!.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /Decision service: (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      expect(out).toMatch(/fapi2-security +1\.0-final +\d+ rules +sha256:/);
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(200);
+      const decide = await fetch(`${url}/v1/decide`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ profile: 'fapi2-security', stage: 'tls', facts: { protocol: 'TLSv1.1', endpoint_kind: 'api', cipher: 'TLS_RSA_WITH_AES_128_CBC_SHA' } }),
+      });
+      expect(((await decide.json()) as { decision: string }).decision).toBe('deny');
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The json-logic compiler (src/engine/logic): differential testing against json-logic-js on
  * well-typed expressions, the places where we deliberately differ from it, compile errors,
- * and the documented semantics (docs/profile-language.md, "Decision semantics" and
- * "The vetted operator set").
+ * and the documented semantics (README, profile authoring guide: "Rules" and "The vetted
+ * json-logic operators").
  */
 import jsonLogic from 'json-logic-js';
 import { describe, expect, it } from 'vitest';

