@@ -216,8 +216,10 @@ async function benchCompile(): Promise<{ set: ProfileSet | undefined; rows: stri
   let set: ProfileSet | undefined;
   try {
     const t0 = performance.now();
-    set = await loadProfiles([PROFILES_DIR]);
+    await loadProfiles([PROFILES_DIR]);
     rows.push(['this process: first loadProfiles(dir)', ms(performance.now() - t0), '1 run', '']);
+    // The decision benchmarks below need the fixtures and vectors of the *.tests.yaml files.
+    set = await loadProfiles([PROFILES_DIR], { tests: true });
     const warm = await timeRuns(9, 2500, () => loadProfiles([PROFILES_DIR]));
     rows.push(['this process: loadProfiles(dir), warm JIT', ms(warm.medianMs), `median of ${warm.runs}`, `${verdict(warm.medianMs < TARGET_COMPILE_MS)} (< ${TARGET_COMPILE_MS} ms)`]);
     let docs: DocumentInput[] = [];
