@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFromValues } from '../src/cli/commands/serve.js';
 import type { PdpServer } from '../src/pdp/server.js';
 import { evaluation, parFacts, post, profileDir, request, startTestPdp, tempDir } from './pdp-helpers.js';
 
@@ -76,9 +77,8 @@ describe('protect: explain — open decisions, explanations only for authenticat
   });
 });
 
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-
-describe.skipIf(!hasOpenssl)('mutual TLS', () => {
+// openssl makes the test PKI; .ci/run installs it where it is missing.
+describe('mutual TLS', () => {
   const dir = tempDir('fapi-pdp-tls-');
   const file = (n: string) => join(dir, n);
   let pdp: PdpServer;
@@ -103,9 +103,9 @@ describe.skipIf(!hasOpenssl)('mutual TLS', () => {
   });
   afterAll(() => pdp?.close());
 
-  function call(path: string, client?: 'client' | 'rogue', body?: unknown): Promise<{ status: number; text: string }> {
+  function call(path: string, client?: 'client' | 'rogue', body?: unknown, base = pdp.url): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(`${pdp.url}${path}`, {
+      const req = httpsRequest(`${base}${path}`, {
         method: body ? 'POST' : 'GET',
         ca: readFileSync(file('ca.pem')),
         ...(client ? { cert: readFileSync(file(`${client}.pem`)), key: readFileSync(file(`${client}.key`)) } : {}),
@@ -126,6 +126,21 @@ describe.skipIf(!hasOpenssl)('mutual TLS', () => {
     const r = await call('/v1/decide?explain=true', 'client', decideBody);
     expect(r.status).toBe(200);
     expect(JSON.parse(r.text)).toMatchObject({ decision: 'allow', explain: expect.any(Array) });
+  });
+
+  it('takes its certificate, key and client CA from the environment as well (fapi-policy serve)', async () => {
+    const err: string[] = [];
+    const io = { out: () => {}, err: (t: string) => err.push(t), readStdin: async () => '' };
+    const env = { FAPI_POLICY_PDP_TLS_CERT: file('server.pem'), FAPI_POLICY_PDP_TLS_KEY: file('server.key'), FAPI_POLICY_PDP_TLS_CA: file('ca.pem') };
+    const served = await startFromValues({ port: '0', profiles: [profileDir()], 'no-watch': true, 'decision-log': 'off' }, io, env);
+    try {
+      expect(served.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(err.join('\n')).toContain(served.url);
+      expect((await call('/v1/decide', undefined, decideBody, served.url)).status).toBe(401);
+      expect((await call('/v1/decide', 'client', decideBody, served.url)).status).toBe(200);
+    } finally {
+      await served.close();
+    }
   });
 
   it('refuses callers without a certificate or with one from another issuer', async () => {

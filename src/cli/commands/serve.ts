@@ -42,8 +42,9 @@ Starts the policy decision service (native API and OpenID AuthZEN 1.0) on http:/
   --bundle-issuer <iss>      refuse bundles from any other issuer
   --poll <seconds>           poll bundle URLs with If-None-Match (default 30; 0 = never)
   --no-watch                 do not watch profile directories and bundle files for changes
-  --tls-cert <pem> --tls-key <pem>   serve HTTPS
+  --tls-cert <pem> --tls-key <pem>   serve HTTPS (env FAPI_POLICY_PDP_TLS_CERT, FAPI_POLICY_PDP_TLS_KEY)
   --tls-ca <pem>             accept client certificates issued by this CA as authentication (mTLS)
+                             (env FAPI_POLICY_PDP_TLS_CA)
   --token-file <file>        bearer tokens callers must present, one per line
                              (env FAPI_POLICY_PDP_TOKEN, comma-separated)
   --auth-protect all|explain all: every API call needs credentials (default); explain: only explanations do
@@ -128,7 +129,7 @@ async function optionsFrom(values: Values, env: NodeJS.ProcessEnv): Promise<PdpO
     bundleIssuer: str('bundle-issuer'),
     pollSeconds: poll ?? 30,
     watch: !values['no-watch'],
-    tls: await tlsFrom(str('tls-cert'), str('tls-key'), str('tls-ca')),
+    tls: await tlsFrom(str('tls-cert', 'FAPI_POLICY_PDP_TLS_CERT'), str('tls-key', 'FAPI_POLICY_PDP_TLS_KEY'), str('tls-ca', 'FAPI_POLICY_PDP_TLS_CA')),
     tokens: await tokensFrom(str('token-file'), env.FAPI_POLICY_PDP_TOKEN),
     authProtect: protect,
     limits: limitsFrom(values),
