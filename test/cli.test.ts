@@ -160,3 +160,11 @@ describe('fapi-policy CLI', () => {
     }
   });
 });
+
+describe('serve: loopback detection for the no-authentication warning', () => {
+  it('counts loopback addresses only, not names that look like one', async () => {
+    const { isLoopback } = await import('../src/cli/commands/serve.js');
+    for (const host of ['127.0.0.1', '127.3.2.1', '::1', 'localhost']) expect(isLoopback(host)).toBe(true);
+    for (const host of ['127.example.com', '0.0.0.0', '::', '10.0.0.1', '128.0.0.1']) expect(isLoopback(host)).toBe(false);
+  });
+});

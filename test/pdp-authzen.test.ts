@@ -69,6 +69,16 @@ describe('POST /access/v1/evaluation', () => {
     expect((r.json() as Item).decision).toBe(true);
   });
 
+  it('ignores context members that are not facts of the stage, and still denies on the facts that are', async () => {
+    const extra = { vendor_trace: { span: 'a1' }, __proto__x: 1 };
+    const allowed = await single(evaluation({ ...parFacts(), ...extra }));
+    expect(allowed.status).toBe(200);
+    expect((allowed.json() as Item).decision).toBe(true);
+    const denied = await single(evaluation({ ...parFacts({ code_challenge_method: 'plain' }), ...extra }));
+    expect(denied.status).toBe(200);
+    expect((denied.json() as Item).context?.violations?.[0]?.rule).toBe('MINI-PKCE');
+  });
+
   it('echoes X-Request-ID and explains on request', async () => {
     const r = await post(`${base}/access/v1/evaluation?explain=1`, evaluation(), { 'x-request-id': 'authzen-1' });
     expect(r.headers.get('x-request-id')).toBe('authzen-1');
@@ -92,7 +102,8 @@ describe('POST /access/v1/evaluation', () => {
     ['an unknown stage', evaluation(parFacts(), { action: { name: 'checkout' } }), 400, /unknown stage 'checkout'/],
     ['facts of the wrong shape', evaluation({ time: 'now' }), 400, /facts for stage 'par'/],
     ['subject metadata of the wrong shape', evaluation(parFacts(), { subject: { type: 'client', id: 'c1', properties: { redirect_uris: 'x' } } }), 400, /fact \/client\/redirect_uris/],
-    ['an unknown profile', evaluation(parFacts(), { resource: { type: 'fapi_profile', id: 'nope' } }), 404, /unknown profile 'nope'/],
+    // AuthZEN's transport errors are 400/401/403/500: an unknown profile is a bad request here (404 inside batch items).
+    ['an unknown profile', evaluation(parFacts(), { resource: { type: 'fapi_profile', id: 'nope' } }), 400, /unknown profile 'nope'/],
     ['a top-level array', [evaluation()], 400, /must be a JSON object/],
     ['malformed JSON', '{"subject":', 400, /not valid JSON/],
   ];

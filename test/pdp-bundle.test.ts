@@ -210,6 +210,37 @@ describe('the service loads bundles', () => {
     expect(ready.sources[0]).toMatchObject({ revision: 3, kid: 'k-EdDSA', ok: true });
   });
 
+  it('does not make a revision that verifies but fails to compile the loaded one', async () => {
+    const file = join(tempDir(), 'bundle.jws');
+    writeFileSync(file, await sign(1));
+    const pdp = await startWith([file]);
+    const good = pdp.registry.current.profiles.get('mini-base')?.digest;
+    writeFileSync(file, await sign(2, 'ES256', [{ name: 'mini-base.yaml', content: MINI_BASE_TEXT.replace('severity: error', 'severity: fatal') }]));
+    expect((await pdp.reload()).ok).toBe(false);
+    expect(pdp.registry.current.profiles.get('mini-base')?.digest).toBe(good);
+    const ready = await readyOf(pdp);
+    expect(ready.sources[0]).toMatchObject({ revision: 1, ok: false, active: true, last_error: expect.stringMatching(/not activated/) });
+    expect((await request(`${pdp.url}/metrics`)).text).toMatch(/^fapi_policy_pdp_bundle_revision\{[^}]*\} 1$/m);
+
+    // The publisher fixes the files under the same revision number: accepted, since 2 never loaded.
+    writeFileSync(file, await sign(2, 'ES256', [{ name: 'mini-base.yaml', content: MINI_BASE_TEXT.replace('Keep the nonce short.', 'Short nonce.') }]));
+    expect((await pdp.reload()).ok).toBe(true);
+    expect(await readyOf(pdp)).toMatchObject({ ready: true, sources: [{ revision: 2, ok: true }] });
+    expect(pdp.registry.current.profiles.get('mini-base')?.digest).not.toBe(good);
+  });
+
+  it('refuses a bundle URL with credentials, and never shows a URL query in a source error', async () => {
+    await expect(startWith(['http://user:s3cretPass@127.0.0.1:1/b.jws'])).rejects.toThrow(/carries credentials/);
+    await expect(startWith(['http://user:s3cretPass@127.0.0.1:1/b.jws'])).rejects.not.toThrow(/s3cretPass/);
+    const failing: typeof fetch = async (input) => {
+      throw new Error(`connect ECONNREFUSED while fetching ${String(input)}`);
+    };
+    const pdp = await startWith(['http://127.0.0.1:1/b.jws?token=abc123'], { fetch: failing });
+    const text = (await request(`${pdp.url}/health/ready`)).text;
+    expect(text).toMatch(/ECONNREFUSED while fetching http:\/\/127\.0\.0\.1:1\/b\.jws/);
+    expect(text).not.toContain('abc123');
+  });
+
   it('is not ready when a configured bundle never verified', async () => {
     const file = join(tempDir(), 'bundle.jws');
     const stranger = await generateSigningKey('ES256', 'k-stranger');

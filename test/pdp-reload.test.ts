@@ -42,6 +42,30 @@ describe('hot reload', () => {
     expect(deny.violations[0]?.message).toBe('Use an allowed PKCE method (v1).');
   });
 
+  it('does not compile a file that is still being written (a truncated profile is valid YAML with fewer rules)', async () => {
+    const dir = profileDir();
+    const pdp = await start(dir, true);
+    const before = digestOf(pdp)!;
+    const rulesNow = () => pdp.registry.current.profiles.get('mini-base')?.rules.length;
+    const fullRules = rulesNow();
+    const lines = variant(9).split('\n');
+    const truncated = lines.slice(0, lines.findIndex((l) => l.includes('- id: MINI-NONCE'))).join('\n') + '\n';
+    const file = join(dir, 'mini-base.yaml');
+    const counts = new Set<number | undefined>();
+    const watching = setInterval(() => counts.add(rulesNow()), 10);
+    try {
+      writeFileSync(file, truncated);
+      await new Promise((r) => setTimeout(r, 500));
+      writeFileSync(file, variant(9));
+      await until(() => digestOf(pdp) !== before, 8000);
+    } finally {
+      clearInterval(watching);
+    }
+    counts.add(rulesNow());
+    expect([...counts]).toEqual([fullRules]);
+    expect(pdp.registry.current.generation).toBe(2);
+  });
+
   it('keeps the last good set on a broken edit and shows file:line:col on /health/ready', async () => {
     const dir = profileDir();
     const pdp = await start(dir, true);
@@ -161,5 +185,34 @@ describe('SIGHUP (the CLI as a child process)', () => {
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+});
+
+describe('decision log to stdout (the CLI as a child process)', () => {
+  const BIN = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
+
+  it('keeps serving when the reader of stdout goes away (EPIPE), dropping and counting lines', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--profiles', profileDir(), '--no-watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let stderr = '';
+      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      let stdout = '';
+      child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+      await until(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.test(stderr), 10_000);
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
+      const decide = () => post(`${url}/v1/decide`, { profile: 'mini-base', stage: 'par', facts: parFacts() });
+      expect((await decide()).status).toBe(200);
+      await until(() => stdout.includes('"decision_id"'), 5000);
+      child.stdout!.destroy();
+      for (let i = 0; i < 3; i++) {
+        expect((await decide()).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(child.exitCode).toBeNull();
+      const dropped = /^fapi_policy_pdp_decision_log_dropped_total (\d+)$/m.exec((await request(`${url}/metrics`)).text);
+      expect(Number(dropped?.[1])).toBeGreaterThanOrEqual(1);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

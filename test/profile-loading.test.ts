@@ -149,3 +149,23 @@ describe('profile documents: bad input gets a precise, positioned error and no p
     expect(changed).not.toBe(a);
   });
 });
+
+describe('reading profile files', () => {
+  it('reads a file of many chunks whole, and stops one byte past the size limit', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { readDocuments } = await import('../src/profile/files.js');
+    const dir = mkdtempSync(join(tmpdir(), 'fapi-read-'));
+    const padded = MINI_BASE_TEXT + `# ${'p'.repeat(300_000)}\n`;
+    const huge = 'x'.repeat(3 * 1024 * 1024);
+    writeFileSync(join(dir, 'mini-base.yaml'), padded);
+    writeFileSync(join(dir, 'huge.yaml'), huge);
+    const [a, b] = await readDocuments([join(dir, 'mini-base.yaml'), join(dir, 'huge.yaml')]);
+    expect(a?.text).toBe(padded);
+    expect(b?.text.length).toBe(1024 * 1024 + 1);
+    const set = buildProfileSet([a!, b!]);
+    expect(set.get('mini-base')?.rules.length).toBe(5);
+    expect(set.diagnostics.some((d) => d.file.endsWith('huge.yaml') && /larger than 1048576 bytes/.test(d.message))).toBe(true);
+  });
+});

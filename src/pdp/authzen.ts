@@ -8,7 +8,7 @@
  * ignored, as the specification requires.
  */
 import { FACTS_SCHEMAS } from '../engine/facts.js';
-import { isStage, type Stage } from '../engine/types.js';
+import { STAGES, isStage, type Stage } from '../engine/types.js';
 import type { PdpContext, RequestMeta } from './context.js';
 import { decide, decisionMembers, type DecisionResult, type InputPaths } from './decide.js';
 import { HttpError, badRequest, quote, toHttpError } from './errors.js';
@@ -38,6 +38,27 @@ const CLIENT_STAGES: ReadonlySet<Stage> = new Set(
   (Object.keys(FACTS_SCHEMAS) as Stage[]).filter((s) => 'client' in ((FACTS_SCHEMAS[s] as { properties?: object }).properties ?? {})),
 );
 
+/** The top-level fact names of each stage. AuthZEN ignores unknown members; so does `context`. */
+const FACT_NAMES: ReadonlyMap<Stage, ReadonlySet<string>> = new Map(
+  STAGES.map((s) => [s, new Set(Object.keys((FACTS_SCHEMAS[s] as { properties?: object }).properties ?? {}))]),
+);
+
+/**
+ * Drops context members that are not facts of the stage. Safe to ignore: no rule can read a fact
+ * its stage schema does not define, and a fact a rule needs that is missing still denies.
+ */
+function knownFacts(context: Record<string, unknown>, stage: unknown): Record<string, unknown> {
+  const names = isStage(stage) ? FACT_NAMES.get(stage) : undefined;
+  if (!names) return context;
+  let kept: Record<string, unknown> | undefined;
+  for (const key of Object.keys(context)) {
+    if (names.has(key)) continue;
+    kept ??= { ...context };
+    delete kept[key];
+  }
+  return kept ?? context;
+}
+
 export function configuration(baseUrl: string): Record<string, string> {
   return {
     policy_decision_point: baseUrl,
@@ -46,10 +67,18 @@ export function configuration(baseUrl: string): Record<string, string> {
   };
 }
 
-/** POST /access/v1/evaluation; answers JSON text. */
+/**
+ * POST /access/v1/evaluation; answers JSON text. AuthZEN's transport errors are 400, 401, 403 and
+ * 500, so an unknown profile (a 404 in the native API and inside a batch item) is a 400 here.
+ */
 export function handleEvaluation(ctx: PdpContext, body: unknown, explain: boolean, meta: RequestMeta): string {
   if (!isPlainObject(body)) throw badRequest('the request body must be a JSON object {subject, action, resource, context}');
-  return toAuthzen(evaluateTuple(ctx, ctx.registry.current, tupleOf(body), '', explain, meta)).json;
+  try {
+    return toAuthzen(evaluateTuple(ctx, ctx.registry.current, tupleOf(body), '', explain, meta)).json;
+  } catch (e) {
+    if (e instanceof HttpError && e.status === 404) throw new HttpError(400, e.code, e.message, e.path);
+    throw e;
+  }
 }
 
 /** POST /access/v1/evaluations; one snapshot serves the whole batch. */
@@ -119,7 +148,8 @@ function evaluateTuple(
   const context = tuple.context ?? {};
   if (!isPlainObject(context)) throw badRequest('context must be an object (the facts of the stage)', contextAt);
   const stage = action.name;
-  const facts = isStage(stage) && CLIENT_STAGES.has(stage) ? withClient(context, subject, contextAt, `${where('subject')}/subject`) : context;
+  const stageContext = knownFacts(context, stage);
+  const facts = isStage(stage) && CLIENT_STAGES.has(stage) ? withClient(stageContext, subject, contextAt, `${where('subject')}/subject`) : stageContext;
   const subjectAt = `${where('subject')}/subject`;
   const paths: InputPaths = {
     profile: `${where('resource')}/resource/id`,

@@ -72,7 +72,7 @@ export class BatchedDestination {
   }
 
   write(line: string): boolean {
-    if (this.out.destroyed || this.bytes + this.out.writableLength > BatchedDestination.MAX_PENDING_BYTES) {
+    if (unusable(this.out) || this.bytes + this.out.writableLength > BatchedDestination.MAX_PENDING_BYTES) {
       this.lost++;
       return true;
     }
@@ -84,7 +84,13 @@ export class BatchedDestination {
 
   flush(): void {
     this.before();
-    if (!this.lines.length || this.out.destroyed) return;
+    if (!this.lines.length) return;
+    if (unusable(this.out)) {
+      this.lost += this.lines.length;
+      this.lines = [];
+      this.bytes = 0;
+      return;
+    }
     const chunk = this.lines.join('');
     this.lines = [];
     this.bytes = 0;
@@ -101,15 +107,35 @@ export class BatchedDestination {
   }
 }
 
+/**
+ * A destination that fails (a full disk, a log shipper that closed the pipe: EPIPE) must not crash
+ * the service; it is marked broken, and BatchedDestination counts what it can no longer write.
+ * (process.stdout cannot be destroyed, hence a mark of our own.)
+ */
+const guarded = new WeakSet<Writable>();
+const broken = new WeakSet<Writable>();
+
+function survive(stream: Writable, name: string): Writable {
+  if (guarded.has(stream)) return stream;
+  guarded.add(stream);
+  stream.on('error', (e: Error) => {
+    if (broken.has(stream)) return;
+    broken.add(stream);
+    if (stream !== process.stderr && !broken.has(process.stderr)) {
+      process.stderr.write(`fapi-policy: decision log ${name}: ${e.message}; decision lines are being dropped\n`);
+    }
+  });
+  return stream;
+}
+
+const unusable = (out: Writable) => out.destroyed || broken.has(out);
+
 function writableFor(target: Exclude<LogTarget, 'off'>): Writable {
   if (typeof target !== 'string') return target;
-  if (target === 'stdout') return process.stdout;
-  if (target === 'stderr') return process.stderr;
+  if (target === 'stdout') return survive(process.stdout, 'stdout');
+  if (target === 'stderr') return survive(process.stderr, 'stderr');
   mkdirSync(dirname(target), { recursive: true });
-  const stream = createWriteStream(target, { flags: 'a' });
-  // A log file that cannot be written must not crash the service; lost lines are counted instead.
-  stream.on('error', (e) => process.stderr.write(`fapi-policy: decision log ${target}: ${e.message}; decision lines are being dropped\n`));
-  return stream;
+  return survive(createWriteStream(target, { flags: 'a' }), target);
 }
 
 /**

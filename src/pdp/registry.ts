@@ -48,6 +48,12 @@ export interface RegistryOptions {
   pollSeconds?: number;
   /** Quiet period before a burst of file events becomes one reload. */
   debounceMs?: number;
+  /**
+   * A watched change is applied only once the changed files have not been modified for this long,
+   * so a file that is still being written is never compiled half-way (default 1000 ms). SIGHUP and
+   * explicit reloads do not wait.
+   */
+  settleMs?: number;
 }
 
 const EMPTY: Snapshot = Object.freeze({ generation: 0, profiles: new Map(), loadedAt: '', ids: [] });
@@ -112,8 +118,10 @@ export class Registry {
     const statuses = this.sources.map((s) => s.status());
     const sourceErrors = statuses.flatMap((s) => (s.ok ? [] : [`${s.location}: ${s.last_error ?? 'failed'}`]));
     if (!force && !changes.some(Boolean) && this.lastReport?.ok && !sourceErrors.length) return this.lastReport;
-    const inputs: DocumentInput[] = this.sources.flatMap((s) => s.documents() ?? []);
-    const report = this.build(inputs, reason, sourceErrors, statuses.every((s) => s.active));
+    const documents = this.sources.map((s) => s.documents());
+    const inputs: DocumentInput[] = documents.flatMap((d) => d ?? []);
+    const report = this.build(inputs, reason, sourceErrors, documents.every((d) => d !== null));
+    for (const source of this.sources) source.settle(report.swapped);
     this.options.metrics.reload(report.ok);
     this.lastReport = report;
     this.logReport(report);
@@ -176,15 +184,26 @@ export class Registry {
     return () => process.off('SIGHUP', this.signalHandler);
   }
 
+  /** Runs `then` after `ms`, replacing any watch timer already waiting. */
+  private afterQuiet(ms: number, then: () => void): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      if (!this.closed) then();
+    }, ms);
+    this.debounce.unref();
+  }
+
+  /** Reloads once every watched file has been left alone for settleMs; until then, waits the rest. */
+  private async reloadWhenSettled(): Promise<void> {
+    const settle = this.options.settleMs ?? 1000;
+    const quiet = Math.min(...(await Promise.all(this.sources.map((s) => s.quietMs()))));
+    if (quiet < settle) this.afterQuiet(settle - quiet, () => void this.reloadWhenSettled());
+    else void this.reload({ force: false, reason: 'file change' });
+  }
+
   private startWatching(): void {
-    const trigger = () => {
-      if (this.debounce) clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => {
-        this.debounce = null;
-        void this.reload({ force: false, reason: 'file change' });
-      }, this.options.debounceMs ?? 100);
-      this.debounce.unref();
-    };
+    const trigger = () => this.afterQuiet(this.options.debounceMs ?? 100, () => void this.reloadWhenSettled());
     for (const source of this.sources) {
       for (const w of source.watchPaths()) {
         try {

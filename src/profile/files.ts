@@ -35,20 +35,32 @@ export async function findProfileFiles(paths: readonly string[], options: { test
   return found;
 }
 
-/** Reads at most one byte past the size limit, so a huge file is refused without being held in memory. */
+const READ_CHUNK = 64 * 1024;
+
+/**
+ * Reads at most one byte past the size limit, so a huge file is refused without being held in
+ * memory; memory follows the files' real sizes (a chunk at a time), not the limit times the count.
+ */
 export async function readDocuments(files: readonly string[]): Promise<DocumentInput[]> {
-  return Promise.all(
-    files.map(async (file) => {
-      const handle = await open(file, 'r');
-      try {
-        const buffer = Buffer.alloc(YAML_LIMITS.maxBytes + 1);
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-        return { file, text: buffer.subarray(0, bytesRead).toString('utf8') };
-      } finally {
-        await handle.close();
-      }
-    }),
-  );
+  return Promise.all(files.map(async (file) => ({ file, text: await readBoundedText(file, YAML_LIMITS.maxBytes + 1) })));
+}
+
+async function readBoundedText(file: string, max: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total < max) {
+      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, max - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, total);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 export interface LoadOptions {

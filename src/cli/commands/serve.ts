@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
 import { delimiter } from 'node:path';
 import { MIN_TOKEN_LENGTH, type AuthProtect } from '../../pdp/auth.js';
 import { BundleError, readTrust } from '../../pdp/bundle.js';
@@ -85,11 +86,16 @@ export async function startFromValues(values: Values, io: Io, env: NodeJS.Proces
   const { startup } = pdp;
   for (const error of startup.errors) io.err(`error: ${error}`);
   io.err(`fapi-policy PDP listening on ${pdp.url} (profiles: ${pdp.registry.current.ids.join(', ') || 'none'}; ${pdp.registry.readiness().ready ? 'ready' : 'NOT ready, see /health/ready'})`);
-  const loopback = /^(127\.|::1$|localhost$)/.test(options.host ?? DEFAULT_HOST);
-  if (!loopback && !options.tokens?.length && !options.tls?.ca) {
+  if (!isLoopback(options.host ?? DEFAULT_HOST) && !options.tokens?.length && !options.tls?.ca) {
     io.err('warning: listening beyond loopback without caller authentication (set FAPI_POLICY_PDP_TOKEN or --tls-ca)');
   }
   return pdp;
+}
+
+/** Only addresses, not names that merely start like one (`127.example.com`), count as loopback. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIPv4(host) && host.startsWith('127.');
 }
 
 /** Serves until SIGINT or SIGTERM; SIGHUP reloads. */
