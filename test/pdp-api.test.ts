@@ -59,9 +59,18 @@ describe('POST /v1/decide', () => {
     expect(Math.abs((rec.time as number) - Date.now())).toBeLessThan(60_000);
   });
 
-  it('echoes X-Request-ID', async () => {
-    const r = await decide({ profile: 'mini-base', stage: 'par', facts: parFacts() }, { 'x-request-id': 'abc-123' });
-    expect(r.headers.get('x-request-id')).toBe('abc-123');
+  it('echoes X-Request-ID when it is printable ASCII of at most 256 characters', async () => {
+    const body = { profile: 'mini-base', stage: 'par', facts: parFacts() };
+    expect((await decide(body, { 'x-request-id': 'abc-123' })).headers.get('x-request-id')).toBe('abc-123');
+    expect((await decide(body, { 'x-request-id': 'trace 42 / span 7' })).headers.get('x-request-id')).toBe('trace 42 / span 7');
+    expect((await decide(body, { 'x-request-id': 'r'.repeat(257) })).headers.get('x-request-id')).toBeNull();
+  });
+
+  it('accepts a UTF-8 byte order mark before the JSON (RFC 8259 §8.1)', async () => {
+    const json = Buffer.from(JSON.stringify({ profile: 'mini-base', stage: 'par', facts: parFacts() }));
+    const r = await request(`${base}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json]) });
+    expect(r.status).toBe(200);
+    expect(r.json()).toMatchObject({ decision: 'allow' });
   });
 
   it('turns an exception inside evaluation into a flagged deny, never an allow', async () => {
@@ -114,6 +123,24 @@ describe('bad input gets a precise 4xx', () => {
   it('answers 405 with an Allow header', async () => {
     const r = await request(`${base}/v1/decide`, { method: 'PUT' });
     expect(r.headers.get('allow')).toBe('POST');
+  });
+
+  it('closes connections beyond --max-connections on arrival', async () => {
+    const small = await startTestPdp({ profiles: [profileDir()], limits: { maxConnections: 2 } });
+    const held = await Promise.all([0, 1].map(() => new Promise<ReturnType<typeof connect>>((resolve) => {
+      const socket = connect(small.port, '127.0.0.1', () => resolve(socket));
+    })));
+    try {
+      // The server counts a connection once it accepted it; give it a moment to see both.
+      await new Promise((r) => setTimeout(r, 100));
+      await expect(request(`${small.url}/health`)).rejects.toThrow();
+      held[0]!.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await request(`${small.url}/health`)).status).toBe(200);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await small.close();
+    }
   });
 
   it('times out a request whose body never arrives (408)', async () => {

@@ -58,6 +58,13 @@ describe('bearer-token authentication (protect: all)', () => {
   });
 });
 
+describe('token configuration', () => {
+  it('refuses short or malformed bearer tokens in the library as in the CLI', async () => {
+    await expect(startTestPdp({ profiles: [profileDir()], tokens: ['short'] })).rejects.toThrow(/at least 16 characters/);
+    await expect(startTestPdp({ profiles: [profileDir()], tokens: ['sixteen chars with spaces'] })).rejects.toThrow(/token alphabet/);
+  });
+});
+
 describe('protect: explain — open decisions, explanations only for authenticated callers', () => {
   let pdp: PdpServer;
   beforeAll(async () => {

@@ -21,6 +21,7 @@ export interface AuthConfig {
 export const MIN_TOKEN_LENGTH = 16;
 
 /** RFC 6750 §2.1 b64token. */
+export const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 export class Authenticator {
@@ -28,6 +29,10 @@ export class Authenticator {
   private readonly digests: readonly Buffer[];
 
   constructor(private readonly config: AuthConfig) {
+    // The library enforces what the CLI checks: a short or malformed token is a configuration error.
+    if (config.tokens.some((t) => t.length < MIN_TOKEN_LENGTH || !TOKEN.test(t))) {
+      throw new Error(`bearer tokens must be at least ${MIN_TOKEN_LENGTH} characters of the RFC 6750 token alphabet`);
+    }
     this.digests = config.tokens.map(sha256);
     this.configured = this.digests.length > 0 || config.mtls;
   }

@@ -25,8 +25,11 @@ export const DECISION_ROUTES: ReadonlyMap<string, DecisionRoute> = new Map<strin
   ['/access/v1/evaluations', { api: 'authzen', style: 'authzen', bodyExplain: false, handle: handleEvaluations }],
 ]);
 
-/** X-Request-ID is echoed (AuthZEN §Request Identification) when it is a short visible-ASCII token. */
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+/**
+ * X-Request-ID is echoed (AuthZEN, request identification) when it is printable ASCII of a sane
+ * length: anything else could not be written back as a header value or into a log line safely.
+ */
+const REQUEST_ID = /^[\x20-\x7e]{1,256}$/;
 
 export function requestIdOf(req: IncomingMessage): string | undefined {
   const id = req.headers['x-request-id'];

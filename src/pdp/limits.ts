@@ -15,6 +15,11 @@ export interface Limits {
   maxBatch: number;
   /** Time allowed to receive a whole request. */
   requestTimeoutMs: number;
+  /**
+   * Open connections at once; more are closed on arrival. With the body and time limits this bounds
+   * what slow uploads can hold: at most this many bodies of maxBodyBytes, each for requestTimeoutMs.
+   */
+  maxConnections: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -22,6 +27,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDepth: 64,
   maxBatch: 100,
   requestTimeoutMs: 10_000,
+  maxConnections: 1024,
 });
 
 const tooLarge = (max: number) => new HttpError(413, 'payload_too_large', `request body is larger than ${max} bytes`);
@@ -79,13 +85,16 @@ export function readBody(req: IncomingMessage, max: number, done: (error: HttpEr
   req.on('error', onError);
 }
 
+/** A UTF-8 byte order mark: RFC 8259 §8.1 lets a parser ignore it, and we do. */
+const hasBom = (b: Buffer) => b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+
 /** JSON.parse with the checks it lacks: UTF-8, a non-empty body, a nesting bound. */
 export function parseJson(body: Buffer, maxDepth: number): unknown {
   if (body.length === 0) throw new HttpError(400, 'invalid_json', 'request body is empty; send a JSON object');
   if (!isUtf8(body)) throw new HttpError(400, 'invalid_json', 'request body is not valid UTF-8');
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = JSON.parse(body.toString('utf8', hasBom(body) ? 3 : 0));
   } catch (e) {
     throw new HttpError(400, 'invalid_json', `request body is not valid JSON: ${(e as Error).message.slice(0, 200)}`);
   }

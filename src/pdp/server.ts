@@ -101,6 +101,7 @@ export async function startPdp(options: PdpOptions): Promise<PdpServer> {
     ? createHttpsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca, requestCert: Boolean(options.tls.ca), rejectUnauthorized: false }, front)
     : createHttpServer(timeouts, front);
   server.maxHeadersCount = 100;
+  server.maxConnections = limits.maxConnections;
 
   try {
     await listen(server, options.port ?? DEFAULT_PORT, options.host ?? DEFAULT_HOST);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
 import { delimiter } from 'node:path';
-import { MIN_TOKEN_LENGTH, type AuthProtect } from '../../pdp/auth.js';
+import { MIN_TOKEN_LENGTH, TOKEN, type AuthProtect } from '../../pdp/auth.js';
 import { BundleError, readTrust } from '../../pdp/bundle.js';
 import { DEFAULT_LIMITS, type Limits } from '../../pdp/limits.js';
 import { DEFAULT_HOST, DEFAULT_PORT, startPdp, type PdpOptions, type PdpServer } from '../../pdp/server.js';
@@ -27,6 +27,7 @@ export const SERVE_OPTIONS: Options = {
   'max-depth': { type: 'string' },
   'max-batch': { type: 'string' },
   'request-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
   'public-url': { type: 'string' },
 };
 
@@ -54,6 +55,7 @@ Starts the policy decision service (native API and OpenID AuthZEN 1.0) on http:/
   --max-depth <n>            JSON nesting limit (default ${DEFAULT_LIMITS.maxDepth})
   --max-batch <n>            evaluations per AuthZEN batch (default ${DEFAULT_LIMITS.maxBatch})
   --request-timeout <ms>     time to receive a whole request (default ${DEFAULT_LIMITS.requestTimeoutMs})
+  --max-connections <n>      open connections at once; more are closed (default ${DEFAULT_LIMITS.maxConnections})
   --public-url <url>         base URL published in /.well-known/authzen-configuration
 
 SIGHUP (or a change on disk) reloads every source and swaps the set atomically; a broken edit keeps
@@ -154,6 +156,7 @@ function limitsFrom(values: Values): Partial<Limits> {
   set('maxDepth', 'max-depth', 8, 1024);
   set('maxBatch', 'max-batch', 1, 10_000);
   set('requestTimeoutMs', 'request-timeout', 100, 600_000);
+  set('maxConnections', 'max-connections', 1, 1_000_000);
   return limits;
 }
 
@@ -196,7 +199,7 @@ async function tokensFrom(file: string | undefined, fromEnv: string | undefined)
     }
   }
   const tokens = text.split('\n').map((t) => t.trim()).filter(Boolean);
-  const weak = tokens.find((t) => t.length < MIN_TOKEN_LENGTH || !/^[A-Za-z0-9\-._~+/]+=*$/.test(t));
+  const weak = tokens.find((t) => t.length < MIN_TOKEN_LENGTH || !TOKEN.test(t));
   if (weak !== undefined) throw new UsageError(`bearer tokens must be at least ${MIN_TOKEN_LENGTH} characters of the RFC 6750 token alphabet`);
   return tokens;
 }
