@@ -53,10 +53,14 @@ function quietLogger() {
  * For the package's own schemas. They are checked by the test suite, so they are not validated
  * against the meta-schema at run time (compiling the meta-schema costs ~50 ms per instance).
  */
-export function trustedAjv(options: { allErrors?: boolean } = {}): Ajv2020 {
+export function trustedAjv(options: { allErrors?: boolean; source?: boolean } = {}): Ajv2020 {
   // strictRequired is off: `if: {required: [extends]}` names a property declared by the parent schema.
   // strictTypes is off: the `json` levels of the facts schemas apply to any type on purpose.
-  return new Ajv2020({ ...COMMON, strict: true, strictRequired: false, strictTypes: false, validateSchema: false, allErrors: options.allErrors ?? false, allowUnionTypes: true });
+  return new Ajv2020({
+    ...COMMON, strict: true, strictRequired: false, strictTypes: false, validateSchema: false, allErrors: options.allErrors ?? false, allowUnionTypes: true,
+    // `source` keeps the generated code, for precompiling (see precompiled.ts).
+    ...(options.source ? { code: { source: true, esm: true } } : {}),
+  });
 }
 
 export function untrustedAjv(): Ajv2020 {

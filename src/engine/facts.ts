@@ -2,8 +2,9 @@
  * Facts validation: the first step of every decision. Facts of the wrong shape never reach a rule.
  * The schemas in schemas/facts are the engine's public input format.
  */
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { trustedAjv } from './ajv.js';
+import { loadPrecompiled } from './precompiled.js';
 import { STAGES, type Stage } from './types.js';
 import common from '../../schemas/facts/common.schema.json' with { type: 'json' };
 import discovery from '../../schemas/facts/discovery.schema.json' with { type: 'json' };
@@ -28,14 +29,21 @@ export interface FactsProblem {
   message: string;
 }
 
-let validators: Map<string, ValidateFunction> | undefined;
+/** One ajv instance holding every facts schema; `source` keeps the code for precompiling. */
+export function factsAjv(options: { source?: boolean } = {}): Ajv2020 {
+  const ajv = trustedAjv(options);
+  ajv.addSchema(common);
+  for (const stage of STAGES) ajv.addSchema(FACTS_SCHEMAS[stage], stage);
+  return ajv;
+}
 
-/** Compiled once per process: the facts schemas are fixed. */
-function factsValidators(): Map<string, ValidateFunction> {
+/** Built at build time when possible (precompiled.ts); otherwise compiled once, on first use. */
+let validators: ReadonlyMap<string, ValidateFunction> | null = await loadPrecompiled('facts-validators', STAGES);
+
+export function factsValidators(): ReadonlyMap<string, ValidateFunction> {
   if (!validators) {
-    const ajv = trustedAjv();
-    ajv.addSchema(common);
-    validators = new Map(STAGES.map((s) => [s, ajv.compile(FACTS_SCHEMAS[s])]));
+    const ajv = factsAjv();
+    validators = new Map(STAGES.map((s) => [s, ajv.getSchema(s) as ValidateFunction]));
   }
   return validators;
 }

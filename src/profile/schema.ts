@@ -1,6 +1,7 @@
 /** The profile language schema: validation of documents and the refinement kind of every setting. */
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { trustedAjv } from '../engine/ajv.js';
+import { loadPrecompiled } from '../engine/precompiled.js';
 import profileSchema from '../../schemas/profile.schema.json' with { type: 'json' };
 import testsSchema from '../../schemas/tests.schema.json' with { type: 'json' };
 
@@ -12,29 +13,35 @@ export type RefineKind = 'allow-list' | 'required-list' | 'maximum' | 'minimum' 
  * document is known to be broken, so `lint` can report everything at once.
  */
 class LazyValidator {
-  private quick?: ValidateFunction;
   private thorough?: ValidateFunction;
 
-  constructor(private readonly id: string) {}
+  constructor(
+    private readonly key: 'profile' | 'tests',
+    private quick: ValidateFunction | undefined,
+  ) {}
 
   problems(data: unknown): SchemaProblem[] {
-    this.quick ??= compile(false, this.id);
+    this.quick ??= profileAjv({ allErrors: false }).getSchema(this.key) as ValidateFunction;
     if (this.quick(data)) return [];
-    this.thorough ??= compile(true, this.id);
+    this.thorough ??= profileAjv({ allErrors: true }).getSchema(this.key) as ValidateFunction;
     this.thorough(data);
     return problems(this.thorough.errors);
   }
 }
 
-function compile(allErrors: boolean, id: string): ValidateFunction {
-  const ajv = trustedAjv({ allErrors });
+/** The profile language schemas, keyed `profile` and `tests`; `source` keeps the code for precompiling. */
+export function profileAjv(options: { allErrors: boolean; source?: boolean }): Ajv2020 {
+  const ajv = trustedAjv(options);
   ajv.addKeyword({ keyword: 'x-refine', schemaType: 'string' });
-  ajv.addSchema(id === testsSchema.$id ? [profileSchema, testsSchema] : profileSchema);
-  return ajv.getSchema(id) as ValidateFunction;
+  ajv.addSchema(profileSchema, 'profile');
+  ajv.addSchema(testsSchema, 'tests');
+  return ajv;
 }
 
-const profileValidator = new LazyValidator(profileSchema.$id);
-const testsFileValidator = new LazyValidator(testsSchema.$id);
+/** The quick validators come precompiled when the build made them (engine/precompiled.ts). */
+const precompiled = await loadPrecompiled('profile-validators', ['profile', 'tests']);
+const profileValidator = new LazyValidator('profile', precompiled?.get('profile'));
+const testsFileValidator = new LazyValidator('tests', precompiled?.get('tests'));
 
 export interface SchemaProblem {
   pointer: string;
