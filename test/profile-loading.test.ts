@@ -115,6 +115,27 @@ describe('profile documents: bad input gets a precise, positioned error and no p
     expect(decision.violations.map((v) => v.rule)).toEqual(['T-1']);
   });
 
+  it('runs one anchored character class natively, and keeps RE2 meaning for \\s', () => {
+    const pat = (id: string, pattern: string) =>
+      rule({ id, check: { schema: { properties: { params: { properties: { state: { type: 'string', maxLength: 300, pattern } } } } } } });
+    const set = build(withRules([pat('C-1', '^[a-z0-9_~-]{2,4}$'), pat('C-2', '^[\\s]*$')]));
+    expect(errorsOf(set)).toEqual([]);
+    const failed = (state: string) => set.get('ov')!.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state } }).violations.map((v) => v.rule);
+    expect(failed('ab')).toEqual(['C-2']);
+    expect(failed('a~_-')).toEqual(['C-2']);
+    expect(failed('abcde')).toEqual(['C-1', 'C-2']);
+    expect(failed('AB')).toEqual(['C-1', 'C-2']);
+    expect(failed('a'.repeat(299) + '!')).toEqual(['C-1', 'C-2']);
+    // RE2's \s is ASCII whitespace only; JavaScript's would also match a no-break space.
+    expect(failed('  ')).toEqual(['C-1']);
+    expect(failed('\u00a0\u00a0')).toEqual(['C-1', 'C-2']);
+
+    const uuidish = build(withRules([pat('F-1', '^[0-9a-f]{4}-[0-9a-f]{2}\\.x$')])).get('ov')!;
+    const fails = (state: string) => uuidish.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state } }).violations.length > 0;
+    expect(fails('0a9f-1b.x')).toBe(false);
+    expect(['0a9f-1b-x', '0a9f-1bb.x', '0A9F-1b.x', '0a9f-1b.x ', ' 0a9f-1b.x'].map(fails)).toEqual([true, true, true, true, true]);
+  });
+
   it('rejects absurdly nested rule schemas', () => {
     let schema: Record<string, unknown> = { type: 'string', maxLength: 5 };
     for (let i = 0; i < 20; i++) schema = { type: 'object', properties: { x: schema } };

@@ -14,8 +14,34 @@ type RegExpEngine = ((pattern: string, flags: string) => { test: (s: string) => 
 const LITERAL = /^\^((?:[^\\^$.|?*+()[\]{}]|\\[\\^$.|?*+()[\]{}/-])*)(\$?)$/;
 
 /**
+ * `^[class]{m,n}$`, `^[class]+$` or `^[class]*$`: one anchored character class under one quantifier
+ * matches in linear time on any engine (there is nothing to backtrack into), so the native engine
+ * runs it. The class may hold literal characters, ranges and escapes, but no nested brackets and
+ * no \s or \p escapes, whose meaning differs between RE2 and JavaScript.
+ */
+const SINGLE_CLASS = /^\^\[(?:[^\\\[\]]|\\[^sSpP])+\](?:\{\d{1,4}(?:,\d{0,4})?\}|\+|\*)\$$/;
+
+/**
+ * An anchored sequence of literal characters and character classes, each at most repeated a fixed
+ * number of times (`^[0-9a-f]{8}-[0-9a-f]{4}$`, a UUID): every position has one way to match, so no
+ * engine backtracks.
+ */
+const FIXED_SEQUENCE = /^\^(?:(?:\[(?:[^\\\[\]]|\\[^sSpP])+\]|[^\\^$.|?*+()[\]{}]|\\[\\^$.|?*+()[\]{}/-])(?:\{\d{1,4}\})?)+\$$/;
+
+function nativeRegExp(pattern: string): RegExp | null {
+  if (!SINGLE_CLASS.test(pattern) && !FIXED_SEQUENCE.test(pattern)) return null;
+  try {
+    return new RegExp(pattern, 'u');
+  } catch {
+    return null; // RE2 may still accept it
+  }
+}
+
+/**
  * Compiles a pattern with RE2 semantics: matching time is linear in the input, so no ReDoS.
- * Anchored literals (`^https://`, the commonest pattern in profiles) skip the regex engine.
+ * Anchored literals (`^https://`, the commonest pattern in profiles) skip the regex engine, and a
+ * single anchored character class under one quantifier, or a fixed-width sequence, runs natively
+ * (linear by construction).
  */
 const linearRegExp: RegExpEngine = Object.assign(
   (pattern: string) => {
@@ -26,6 +52,8 @@ const linearRegExp: RegExpEngine = Object.assign(
       const text = (literal[1] as string).replace(/\\(.)/g, '$1');
       return { test: literal[2] ? (s: string) => s === text : (s: string) => s.startsWith(text), toString };
     }
+    const native = nativeRegExp(pattern);
+    if (native) return { test: (s: string) => native.test(s), toString };
     const re = RE2JS.compile(pattern);
     return { test: (s: string) => re.matcher(s).find(), toString };
   },
