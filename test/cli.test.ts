@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { COMMANDS, main } from '../src/cli/main.js';
 import { FIXTURES } from './helpers.js';
 
@@ -16,6 +16,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 
 const BIN = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'fapi-policy-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const writeJson = (name: string, value: unknown) => {
   const file = join(tmp, name);
   writeFileSync(file, JSON.stringify(value));

@@ -173,7 +173,7 @@ describe('profile documents: bad input gets a precise, positioned error and no p
 
 describe('reading profile files', () => {
   it('reads a file of many chunks whole, and stops one byte past the size limit', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { readDocuments } = await import('../src/profile/files.js');
@@ -188,5 +188,6 @@ describe('reading profile files', () => {
     const set = buildProfileSet([a!, b!]);
     expect(set.get('mini-base')?.rules.length).toBe(5);
     expect(set.diagnostics.some((d) => d.file.endsWith('huge.yaml') && /larger than 1048576 bytes/.test(d.message))).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
