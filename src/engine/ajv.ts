@@ -55,10 +55,34 @@ const linearRegExp: RegExpEngine = Object.assign(
     const native = nativeRegExp(pattern);
     if (native) return { test: (s: string) => native.test(s), toString };
     const re = RE2JS.compile(pattern);
-    return { test: (s: string) => re.matcher(s).find(), toString };
+    const size = programSize(re, pattern);
+    return {
+      test: (s: string) => {
+        if (s.length * size > REGEX_LIMITS.maxSteps) throw new Error(`pattern ${JSON.stringify(pattern)} is too costly for a string of ${s.length} characters (${size} instructions)`);
+        return re.matcher(s).find();
+      },
+      toString,
+    };
   },
   { code: 'linearRegExp' },
 );
+
+/**
+ * RE2 matching is linear in the input but also in the compiled program, and counted repeats
+ * expand: `[a-z]{1000}` is a thousand instructions. A match costs about input length × program
+ * size steps (~20 ns each here), so both the program and that product are bounded; a match
+ * over budget throws, which fails its rule closed.
+ */
+export const REGEX_LIMITS = { maxProgram: 2000, maxSteps: 1_000_000 } as const;
+
+function programSize(re: RE2JS, pattern: string): number {
+  // re2js keeps its compiled program on an internal field; a version without it is refused
+  // (and test/profile-loading.test.ts fails) rather than matched without a bound.
+  const size = (re as unknown as { re2Input?: { prog?: { inst?: unknown[] } } }).re2Input?.prog?.inst?.length;
+  if (typeof size !== 'number') throw new Error(`cannot measure the cost of pattern ${JSON.stringify(pattern)}`);
+  if (size > REGEX_LIMITS.maxProgram) throw new Error(`pattern ${JSON.stringify(pattern)} compiles to ${size} instructions; at most ${REGEX_LIMITS.maxProgram} are allowed`);
+  return size;
+}
 
 /**
  * minLength/maxLength count UTF-16 code units (`unicode: false`) rather than code points: ajv's
@@ -101,7 +125,9 @@ export function untrustedAjv(): Ajv2020 {
     strictRequired: false,
     allErrors: false,
     allowUnionTypes: true,
-    validateFormats: false,
+    // No formats are registered, so with strict mode any `format` is a compile error rather than
+    // a keyword silently ignored (which would let every value pass).
+    validateFormats: true,
     code: { regExp: linearRegExp },
     // A rule schema may only refer inside itself; nothing is loaded from elsewhere.
     loadSchema: undefined,

@@ -41,10 +41,13 @@ export class SchemaCompiler {
       } catch (e) {
         throw new LogicCompileError(`schema does not compile: ${(e as Error).message}`, '');
       }
+      // An async validator answers with a Promise, which is truthy: it would pass every fact.
+      if ((validate as { $async?: boolean }).$async) throw new LogicCompileError('schema must not be $async: a rule check answers synchronously', '/$async');
       this.compiled.set(key, validate);
     }
     const test = validate;
-    return { test: (facts) => test(facts) as boolean, lastFailure: () => failureOf(test.errors?.[0]) };
+    // Only a literal true passes, so no non-boolean answer can ever allow.
+    return { test: (facts) => test(facts) === true, lastFailure: () => failureOf(test.errors?.[0]) };
   }
 }
 
