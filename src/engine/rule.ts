@@ -83,6 +83,7 @@ function guard<T>(rule: RuleSpec, field: 'when' | 'check', prefix: string, build
     return build();
   } catch (e) {
     if (e instanceof LogicCompileError) throw new RuleCompileError(`rule ${rule.id}: ${field}: ${e.message}`, rule.id, field, prefix + e.pointer);
-    throw e;
+    // A compiler fault is still this rule's load error: one bad rule must not abort the whole set.
+    throw new RuleCompileError(`rule ${rule.id}: ${field}: internal compile error: ${(e as Error)?.message ?? String(e)}`, rule.id, field, prefix);
   }
 }

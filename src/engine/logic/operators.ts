@@ -40,18 +40,25 @@ function arity(ctx: OpContext, op: string, min: number, max = min): void {
   }
 }
 
+/**
+ * A value computed at compile time from constant operands. What would have been a run-time fact
+ * error there (a wrong type in a literal or a setting) is the profile's mistake: a compile error.
+ */
+function folded(ctx: OpContext, compute: () => unknown): Node {
+  try {
+    return { constant: true, value: compute() };
+  } catch (e) {
+    if (e instanceof LogicCompileError) throw e;
+    throw new LogicCompileError((e as Error).message, ctx.at);
+  }
+}
+
 /** Operators whose arguments are all evaluated first; folded at compile time when all are constant. */
 function eager(op: string, min: number, max: number, apply: (values: unknown[], nodes: Node[]) => unknown): Factory {
   return (ctx) => {
     arity(ctx, op, min, max);
     const nodes = compileArgs(ctx);
-    if (nodes.every((n) => n.constant)) {
-      try {
-        return { constant: true, value: apply(nodes.map((n) => n.value), nodes) };
-      } catch (e) {
-        throw new LogicCompileError((e as Error).message, ctx.at);
-      }
-    }
+    if (nodes.every((n) => n.constant)) return folded(ctx, () => apply(nodes.map((n) => n.value), nodes));
     const fns = nodes.map(fnOf);
     if (fns.length === 1) {
       const [a] = fns as [Evaluator];
@@ -70,13 +77,7 @@ function binary(op: string, apply: (a: unknown, b: unknown, na: Node, nb: Node) 
   return (ctx) => {
     arity(ctx, op, 2);
     const [na, nb] = compileArgs(ctx) as [Node, Node];
-    if (na.constant && nb.constant) {
-      try {
-        return { constant: true, value: apply(na.value, nb.value, na, nb) };
-      } catch (e) {
-        throw new LogicCompileError((e as Error).message, ctx.at);
-      }
-    }
+    if (na.constant && nb.constant) return folded(ctx, () => apply(na.value, nb.value, na, nb));
     if (nb.constant) {
       const a = fnOf(na);
       const bv = nb.value;
@@ -93,13 +94,7 @@ function unary(op: string, apply: (a: unknown, na: Node) => unknown): Factory {
   return (ctx) => {
     arity(ctx, op, 1);
     const [na] = compileArgs(ctx) as [Node];
-    if (na.constant) {
-      try {
-        return { constant: true, value: apply(na.value, na) };
-      } catch (e) {
-        throw new LogicCompileError((e as Error).message, ctx.at);
-      }
-    }
+    if (na.constant) return folded(ctx, () => apply(na.value, na));
     const a = na.fn;
     return { constant: false, fn: (r) => apply(a(r), na) };
   };
@@ -207,7 +202,7 @@ function scopeWordSearch(ctx: OpContext): Node | undefined {
   if (keys.length !== 1 || keys[0] !== 'words') return undefined;
   const raw = (hay as { words: unknown }).words;
   const inner = ctx.compiler.compile(Array.isArray(raw) && raw.length === 1 ? raw[0] : raw, ctx.scope, `${ctx.argAt(1)}/words`, ctx.depth + 1);
-  if (inner.constant) return { constant: true, value: hasWord(str(inner.value, 'words'), word) };
+  if (inner.constant) return folded(ctx, () => hasWord(str(inner.value, 'words'), word));
   const read = inner.fn;
   return { constant: false, fn: (r) => hasWord(str(read(r), 'words', inner.pointer), word) };
 }
@@ -292,12 +287,8 @@ function iteration(op: 'some' | 'all' | 'none' | 'map' | 'filter'): Factory {
       filter: (r) => (read(r) ?? []).filter((e) => truthy(body(e))),
     };
     if (!source.constant) return { constant: false, fn: run[op] };
-    try {
-      // A constant source (settings, literals): the body runs over known elements once, here.
-      return { constant: true, value: run[op](undefined) };
-    } catch (e) {
-      throw new LogicCompileError((e as Error).message, ctx.at);
-    }
+    // A constant source (settings, literals): the body runs over known elements once, here.
+    return folded(ctx, () => run[op](undefined));
   };
 }
 
