@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffProfiles } from '../src/index.js';
-import { build, errorsOf, overlay } from './helpers.js';
+import { build, doc, errorsOf, overlay } from './helpers.js';
 
 const settingsOf = (set: ReturnType<typeof build>, id: string) => set.get(id)!.settings as Record<string, Record<string, unknown>>;
 
@@ -29,6 +29,20 @@ describe('overlays: metadata_policy operators', () => {
     const errs = errorsOf(set, 'ov.yaml').join('\n');
     expect(errs).toMatch(/settings\.pkce\.methods: superset_of: \["S256"\] lacks \["plain"\]/);
     expect(errs).toMatch(/settings\.par\.request_uri_lifetime: one_of: 600 is not one of \[30\]/);
+  });
+
+  it('keeps a tolerance at or below its ceiling, however each side refines (x-at-most)', () => {
+    // Raising accept_future is tightening on its own (a minimum rises) but would widen the future-iat rules.
+    const raised = errorsOf(build(overlay('ov', { settings: { 'clock_skew.accept_future': { value: 3600 } } })), 'ov.yaml').join('\n');
+    expect(raised).toMatch(/resolved settings: clock_skew\.accept_future \(3600\) must not exceed clock_skew\.reject_future \(60\)/);
+    const lowered = errorsOf(build(overlay('ov', { settings: { 'clock_skew.reject_future': { value: 5 } } })), 'ov.yaml').join('\n');
+    expect(lowered).toMatch(/clock_skew\.accept_future \(10\) must not exceed clock_skew\.reject_future \(5\)/);
+    const minimum = errorsOf(build(overlay('ov', { settings: { 'lifetimes.access_token_min': { value: 900 } } })), 'ov.yaml').join('\n');
+    expect(minimum).toMatch(/lifetimes\.access_token_min \(900\) must not exceed lifetimes\.access_token \(600\)/);
+    const within = build(overlay('ov', { settings: { 'clock_skew.accept_future': { value: 60 }, 'lifetimes.access_token_min': { value: 600 } } }));
+    expect(errorsOf(within)).toEqual([]);
+    const base = build(doc('bad-base', { settings: { ...settingsOf(build(), 'mini-base'), clock_skew: { accept_future: 61, reject_future: 60 } }, rules: [] }));
+    expect(errorsOf(base, 'bad-base.yaml').join('\n')).toMatch(/clock_skew\.accept_future \(61\) must not exceed clock_skew\.reject_future \(60\)/);
   });
 
   it('rejects unknown setting paths and wrongly typed results', () => {

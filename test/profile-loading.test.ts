@@ -143,6 +143,43 @@ describe('profile documents: bad input gets a precise, positioned error and no p
     expect(errorsOf(set, 'ov.yaml').join()).toMatch(/nested deeper than 32/);
   });
 
+  it('bounds RE2 work: an over-large pattern program is refused, a match over the step budget fails closed', () => {
+    const statePattern = (pattern: string) => rule({ check: { schema: { properties: { params: { properties: { state: { type: 'string', maxLength: 8192, pattern } } } } } } });
+    // Counted repeats expand: each {1000} is a thousand instructions.
+    const huge = build(withRules([statePattern('x[a-z]{1000}[a-z]{1000}[a-z]{500}y')]));
+    expect(errorsOf(huge, 'ov.yaml').join()).toMatch(/compiles to \d+ instructions; at most 2000/);
+    const costly = build(withRules([statePattern('x[a-z]{500}y')]));
+    expect(errorsOf(costly)).toEqual([]);
+    const withState = (state: string) => costly.get('ov')!.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state } });
+    expect(withState('x' + 'a'.repeat(500) + 'y').decision).toBe('allow');
+    expect(withState('b'.repeat(600)).violations.map((v) => v.rule)).toEqual(['T-1']);
+    const overBudget = withState('x' + 'a'.repeat(4000) + 'y');
+    expect(overBudget.decision).toBe('deny');
+    expect(overBudget.error).toBe(true);
+    expect(overBudget.violations[0]?.message).toMatch(/too costly for a string of 4002 characters/);
+  });
+
+  it('refuses $async rule schemas (a Promise would pass every fact) and format (ajv would ignore it)', () => {
+    const grantIsCode = { type: 'object', properties: { params: { properties: { code_challenge_method: { const: 'S256' } } } } };
+    const asyncSet = build(withRules([rule({ check: { schema: { $async: true, ...grantIsCode } } })]));
+    expect(asyncSet.get('ov')).toBeUndefined();
+    expect(errorsOf(asyncSet, 'ov.yaml').join()).toMatch(/must not be \$async/);
+    const nested = build(withRules([rule({ check: { schema: { properties: { params: { $async: true, type: 'object' } } } } })]));
+    expect(errorsOf(nested, 'ov.yaml').join()).toMatch(/async schema in sync schema/);
+    const format = build(withRules([rule({ check: { schema: { properties: { params: { properties: { redirect_uri: { type: 'string', maxLength: 99, format: 'uri' } } } } } } })]));
+    expect(format.get('ov')).toBeUndefined();
+    expect(errorsOf(format, 'ov.yaml').join()).toMatch(/unknown format "uri"/);
+  });
+
+  it('reports a wrong-typed constant in a folded expression as that rule\'s error, not a crash', () => {
+    for (const words of [5, null, [[1]]]) {
+      const set = build(withRules([rule({ check: { logic: { in: ['openid', { words }] } } })]), overlay('fine', {}));
+      expect(set.get('ov')).toBeUndefined();
+      expect(set.get('fine')).toBeDefined();
+      expect(errorsOf(set, 'ov.yaml').join()).toMatch(/rule T-1: check: 'words' needs a string/);
+    }
+  });
+
   it('keeps two rule patterns apart (ajv caches compiled patterns by their text)', () => {
     const pat = (id: string, field: string, pattern: string) =>
       rule({ id, check: { schema: { properties: { params: { properties: { [field]: { type: 'string', maxLength: 100, pattern } } } } } } });

@@ -12,7 +12,7 @@ import type { Settings, Waiver } from '../engine/types.js';
 import type { Diagnostic } from './diagnostics.js';
 import { applyPolicy, type PolicyOperators } from './policy.js';
 import { compareSetting, describeKind } from './refine.js';
-import { profileSchemaProblems, settingsSchemaProblems, SETTING_KINDS, testsFileSchemaProblems } from './schema.js';
+import { profileSchemaProblems, settingCeilingProblems, settingsSchemaProblems, SETTING_KINDS, testsFileSchemaProblems } from './schema.js';
 import { parseSource, pointerToPath, positionOf, type Source } from './source.js';
 import type { TestSuite, TestVector } from './vectors.js';
 
@@ -160,6 +160,12 @@ function acceptDocument(source: Source, report: Report): ProfileDoc | null {
     report(source, ['id'], `profile id '${doc.id}' must equal the file name '${expected}'`);
     ok = false;
   }
+  if (!doc.extends) {
+    for (const p of settingCeilingProblems(doc.settings)) {
+      report(source, ['settings', ...pointerToPath(p.pointer)], p.message);
+      ok = false;
+    }
+  }
   const seen = new Map<string, number>();
   (doc.rules ?? []).forEach((rule, index) => {
     const first = seen.get(rule.id);
@@ -233,7 +239,8 @@ function overlaySettings(doc: ProfileDoc, source: Source, base: ResolvedProfile,
       `settings.${path}: ${doc.id} loosens ${base.id}: ${JSON.stringify(before)} -> ${JSON.stringify(applied.value)}; ${describeKind(kind)}. Add a waive: entry with a reason to allow it.`);
     ok = false;
   }
-  for (const p of settingsSchemaProblems(settings)) {
+  const problems = settingsSchemaProblems(settings);
+  for (const p of problems.length ? problems : settingCeilingProblems(settings)) {
     report(source, ['settings', pointerToPath(p.pointer).join('.')], `resolved settings: ${p.message}`);
     ok = false;
   }

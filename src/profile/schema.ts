@@ -1,6 +1,7 @@
 /** The profile language schema: validation of documents and the refinement kind of every setting. */
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { trustedAjv } from '../engine/ajv.js';
+import { walk } from '../engine/logic/node.js';
 import { loadPrecompiled } from '../engine/precompiled.js';
 import profileSchema from '../../schemas/profile.schema.json' with { type: 'json' };
 import testsSchema from '../../schemas/tests.schema.json' with { type: 'json' };
@@ -33,6 +34,7 @@ class LazyValidator {
 export function profileAjv(options: { allErrors: boolean; source?: boolean }): Ajv2020 {
   const ajv = trustedAjv(options);
   ajv.addKeyword({ keyword: 'x-refine', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-at-most', schemaType: 'string' });
   ajv.addSchema(profileSchema, 'profile');
   ajv.addSchema(testsSchema, 'tests');
   return ajv;
@@ -87,19 +89,44 @@ export function settingsSchemaProblems(settings: unknown): SchemaProblem[] {
 
 interface SettingSchemaNode {
   'x-refine'?: RefineKind;
+  'x-at-most'?: string;
   properties?: Record<string, SettingSchemaNode>;
 }
 
 /** Every leaf setting path ('a.b') with the refinement kind the schema declares for it. */
-export const SETTING_KINDS: ReadonlyMap<string, RefineKind> = (() => {
-  const kinds = new Map<string, RefineKind>();
+export const SETTING_KINDS: ReadonlyMap<string, RefineKind> = new Map(settingLeaves().map(([path, node]) => [path, node['x-refine'] as RefineKind]));
+
+/**
+ * Pairs of settings where the first may not exceed the second (`x-at-most`). Each refines on its
+ * own (a minimum may rise), so the pair is checked on the result: a tolerance that grew past its
+ * ceiling would otherwise widen the rules that read both.
+ */
+const SETTING_CEILINGS: ReadonlyArray<[string, string]> = settingLeaves().flatMap(([path, node]) =>
+  node['x-at-most'] ? [[path, node['x-at-most']] as [string, string]] : [],
+);
+
+function settingLeaves(): Array<[string, SettingSchemaNode]> {
+  const leaves: Array<[string, SettingSchemaNode]> = [];
   const walk = (node: SettingSchemaNode, prefix: string) => {
     for (const [key, child] of Object.entries(node.properties ?? {})) {
       const path = prefix ? `${prefix}.${key}` : key;
-      if (child['x-refine']) kinds.set(path, child['x-refine']);
+      if (child['x-refine']) leaves.push([path, child]);
       else walk(child, path);
     }
   };
   walk(profileSchema.$defs.settings as SettingSchemaNode, '');
-  return kinds;
-})();
+  return leaves;
+}
+
+/** Settings that exceed the setting named as their ceiling; for a complete, schema-valid settings tree. */
+export function settingCeilingProblems(settings: unknown): SchemaProblem[] {
+  const out: SchemaProblem[] = [];
+  for (const [path, ceiling] of SETTING_CEILINGS) {
+    const value = walk(settings, path.split('.'));
+    const limit = walk(settings, ceiling.split('.'));
+    if (typeof value === 'number' && typeof limit === 'number' && value > limit) {
+      out.push({ pointer: `/${path.replaceAll('.', '/')}`, message: `${path} (${value}) must not exceed ${ceiling} (${limit})` });
+    }
+  }
+  return out;
+}
