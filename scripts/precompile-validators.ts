@@ -1,12 +1,14 @@
 /**
- * Build step (`npm run build`): compiles the package's own schemas — the facts schemas and the
- * profile language — into standalone ajv modules under dist/generated, which the engine imports
- * instead of compiling at start-up (src/engine/precompiled.ts). Only trusted, shipped schemas go
- * through here; profile rule schemas are always compiled at run time.
+ * Build step (`npm run build`): compiles the package's own schemas — the facts schemas, the profile
+ * language, and the two meta-schemas rule schemas are checked against — into standalone ajv modules
+ * under dist/generated, which the engine imports instead of compiling at start-up
+ * (src/engine/precompiled.ts). Only trusted, shipped schemas go through here; profile rule schemas
+ * are always compiled at run time.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import standalone from 'ajv/dist/standalone/index.js';
+import { draft2020MetaAjv, META_VALIDATORS, secureMetaAjv } from '../src/engine/ajv.js';
 import { factsAjv } from '../src/engine/facts.js';
 import { precompiledUrl, type PrecompiledModule } from '../src/engine/precompiled.js';
 import { STAGES } from '../src/engine/types.js';
@@ -27,3 +29,5 @@ const exportsOf = (keys: readonly string[]) => Object.fromEntries(keys.map((k) =
 
 write('facts-validators', standaloneCode(factsAjv({ source: true }), exportsOf(STAGES)));
 write('profile-validators', standaloneCode(profileAjv({ allErrors: false, source: true }), exportsOf(['profile', 'tests'])));
+write('meta-validators', standaloneCode(draft2020MetaAjv({ source: true }), { draft2020: META_VALIDATORS.draft2020 }));
+write('secure-validators', standaloneCode(secureMetaAjv({ source: true }), { secure: META_VALIDATORS.secure }));

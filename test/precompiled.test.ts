@@ -2,7 +2,7 @@
  * The build precompiles the shipped schemas into dist/generated (scripts/precompile-validators.ts);
  * the tests run from the sources, which compile them at run time. Both must judge every input the
  * same way: here they meet over every fact set of the shipped test vectors, hostile facts, the
- * shipped profiles and broken profile documents.
+ * shipped profiles, broken profile documents, and rule schemas valid, invalid and unsafe.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { draft2020MetaAjv, META_VALIDATORS, secureMetaAjv } from '../src/engine/ajv.js';
 import { factsValidators } from '../src/engine/facts.js';
 import { STAGES } from '../src/engine/types.js';
 import { loadProfiles, mergePatch } from '../src/index.js';
@@ -69,5 +70,25 @@ describe('precompiled validators agree with run-time compiled ones', () => {
     for (const doc of [tests, { profile: 'x', vectors: 'no' }]) {
       expect(verdict(profiles.tests!, doc)).toBe(verdict(runtime.getSchema('tests') as ValidateFunction, doc));
     }
+  });
+
+  it('on rule schemas: the shipped ones, invalid ones and unsafe ones', async () => {
+    const meta = await generated('meta-validators');
+    const secure = await generated('secure-validators');
+    const runtimeMeta = draft2020MetaAjv().getSchema(META_VALIDATORS.draft2020) as ValidateFunction;
+    const runtimeSecure = secureMetaAjv().getSchema(META_VALIDATORS.secure) as ValidateFunction;
+    const set = await loadProfiles([join(ROOT, 'profiles')]);
+    // As written, with their {$setting} placeholders: some are invalid until compiled, which is fine here.
+    const shipped: unknown[] = set.ids().flatMap((id) => set.get(id)!.resolved.rules.flatMap((r) => (r.check.schema ? [r.check.schema] : [])));
+    expect(shipped.length).toBeGreaterThan(10);
+    const hostile: unknown[] = [
+      { type: 'strnig' }, { properties: { x: { properties: { y: { minLength: -1 } } } } }, { items: { $ref: 5 } },
+      { type: 'string', pattern: '^(a+)+$' }, { type: 'array', uniqueItems: true }, { patternProperties: { '^a': {} } },
+    ];
+    const judged = (schema: unknown, meta2020: ValidateFunction, safe: ValidateFunction) => [verdict(meta2020, schema), verdict(safe, schema)];
+    for (const schema of [...shipped, ...hostile]) {
+      expect(judged(schema, meta.draft2020!, secure.secure!), JSON.stringify(schema).slice(0, 120)).toEqual(judged(schema, runtimeMeta, runtimeSecure));
+    }
+    expect(hostile.filter((schema) => judged(schema, runtimeMeta, runtimeSecure).some((v) => v !== 'valid'))).toEqual(hostile);
   });
 });

@@ -159,6 +159,14 @@ describe('profile documents: bad input gets a precise, positioned error and no p
     expect(overBudget.violations[0]?.message).toMatch(/too costly for a string of 4002 characters/);
   });
 
+  it('refuses a rule schema that is not a valid 2020-12 JSON Schema, saying where', () => {
+    const set = build(withRules([rule({ check: { schema: { properties: { params: { properties: { state: { type: 'strnig' } } } } } } })]));
+    expect(set.get('ov')).toBeUndefined();
+    expect(errorsOf(set, 'ov.yaml').join()).toMatch(/schema is invalid: \/properties\/params\/properties\/state\/type: must be equal to one of the allowed values/);
+    const negative = build(withRules([rule({ check: { schema: { properties: { params: { minProperties: -1 } } } } })]));
+    expect(errorsOf(negative, 'ov.yaml').join()).toMatch(/schema is invalid: \/properties\/params\/minProperties: must be >= 0/);
+  });
+
   it('refuses $async rule schemas (a Promise would pass every fact) and format (ajv would ignore it)', () => {
     const grantIsCode = { type: 'object', properties: { params: { properties: { code_challenge_method: { const: 'S256' } } } } };
     const asyncSet = build(withRules([rule({ check: { schema: { $async: true, ...grantIsCode } } })]));

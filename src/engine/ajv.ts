@@ -7,6 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
 import secureMeta from 'ajv/dist/refs/json-schema-secure.json' with { type: 'json' };
+import { loadPrecompiled } from './precompiled.js';
 
 type RegExpEngine = ((pattern: string, flags: string) => { test: (s: string) => boolean; toString(): string }) & { code: string };
 
@@ -125,6 +126,9 @@ export function untrustedAjv(): Ajv2020 {
     strictRequired: false,
     allErrors: false,
     allowUnionTypes: true,
+    // Checked against the meta-schemas by `ruleSchemaProblems` instead: ajv would compile the
+    // 2020-12 meta-schema again for every instance (~35 ms per profile load).
+    validateSchema: false,
     // No formats are registered, so with strict mode any `format` is a compile error rather than
     // a keyword silently ignored (which would let every value pass).
     validateFormats: true,
@@ -134,11 +138,44 @@ export function untrustedAjv(): Ajv2020 {
   });
 }
 
-let secureChecker: ValidateFunction | undefined;
+const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
 
-/** Errors from ajv's secure meta-schema (e.g. a pattern without maxLength), as readable strings. */
-export function insecureSchemaFindings(schema: unknown): string[] {
-  secureChecker ??= new Ajv({ strict: false, allErrors: true, validateSchema: false }).compile(secureMeta);
-  if (secureChecker(schema)) return [];
-  return (secureChecker.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'insecure'}`);
+/** The draft 2020-12 meta-schema, as ajv ships it: is a rule schema a valid JSON Schema at all? */
+export function draft2020MetaAjv(options: { source?: boolean } = {}): Ajv2020 {
+  return new Ajv2020({ strict: false, allErrors: true, ...(options.source ? { code: { source: true, esm: true } } : {}) });
+}
+
+/** ajv's secure meta-schema (draft-07): would a valid schema be slow or unbounded on hostile data? */
+export function secureMetaAjv(options: { source?: boolean } = {}): Ajv {
+  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, ...(options.source ? { code: { source: true, esm: true } } : {}) });
+  ajv.addSchema(secureMeta, 'secure');
+  return ajv;
+}
+
+export const META_VALIDATORS = { draft2020: DRAFT_2020, secure: 'secure' } as const;
+
+/** Precompiled at build time (precompiled.ts); otherwise compiled once per process, on first use. */
+let metaValidators = await loadPrecompiled('meta-validators', ['draft2020']);
+let secureValidators = await loadPrecompiled('secure-validators', ['secure']);
+
+function metaValidator(kind: 'draft2020' | 'secure'): ValidateFunction {
+  if (kind === 'draft2020') metaValidators ??= new Map([['draft2020', draft2020MetaAjv().getSchema(DRAFT_2020) as ValidateFunction]]);
+  else secureValidators ??= new Map([['secure', secureMetaAjv().getSchema('secure') as ValidateFunction]]);
+  return (kind === 'draft2020' ? metaValidators : secureValidators)?.get(kind) as ValidateFunction;
+}
+
+/**
+ * Why a rule schema may not be compiled: not a valid 2020-12 schema, or unsafe on untrusted data
+ * by ajv's secure meta-schema (e.g. a pattern without maxLength). Empty when it may.
+ */
+export function ruleSchemaProblems(schema: unknown): string[] {
+  const invalid = findings(metaValidator('draft2020'), schema);
+  if (invalid.length) return [`schema is invalid: ${invalid.join('; ')}`];
+  const unsafe = findings(metaValidator('secure'), schema);
+  return unsafe.length ? [`schema is unsafe for untrusted input: ${unsafe.join('; ')}`] : [];
+}
+
+function findings(validate: ValidateFunction, schema: unknown): string[] {
+  if (validate(schema)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'is invalid'}`);
 }

@@ -1,5 +1,6 @@
 /**
- * Validators for the package's own schemas (facts, profile language), compiled by ajv at build time
+ * Validators for the package's own schemas (facts, profile language) and the meta-schemas rule
+ * schemas are checked against, compiled by ajv at build time
  * into plain modules under dist/generated, so a fresh process imports them in milliseconds instead
  * of compiling them (about 150 ms for the facts schemas, 100 ms for the profile schema). Rule
  * schemas come from profiles and are never precompiled. Where no generated module exists (running
@@ -8,7 +9,7 @@
  */
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 
-export type PrecompiledModule = 'facts-validators' | 'profile-validators';
+export type PrecompiledModule = 'facts-validators' | 'profile-validators' | 'meta-validators' | 'secure-validators';
 
 /** The generated modules sit in dist/generated; this file is dist/src/engine/precompiled.js. */
 export function precompiledUrl(name: PrecompiledModule): URL {

@@ -3,7 +3,7 @@ import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { LogicCompileError } from './errors.js';
 import { walk } from './logic/node.js';
 import { FORBIDDEN_KEYS } from './logic/values.js';
-import { insecureSchemaFindings, untrustedAjv } from './ajv.js';
+import { ruleSchemaProblems, untrustedAjv } from './ajv.js';
 import { canonicalJson } from './digest.js';
 import type { Settings } from './types.js';
 
@@ -34,8 +34,8 @@ export class SchemaCompiler {
     const key = canonicalJson(concrete);
     let validate = this.compiled.get(key);
     if (!validate) {
-      const findings = insecureSchemaFindings(concrete);
-      if (findings.length) throw new LogicCompileError(`schema is unsafe for untrusted input: ${findings.join('; ')}`, '');
+      const problems = ruleSchemaProblems(concrete);
+      if (problems.length) throw new LogicCompileError(problems.join('; '), '');
       try {
         validate = this.ajv.compile(concrete as object);
       } catch (e) {
