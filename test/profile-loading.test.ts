@@ -136,6 +136,19 @@ describe('profile documents: bad input gets a precise, positioned error and no p
     expect(['0a9f-1b-x', '0a9f-1bb.x', '0A9F-1b.x', '0a9f-1b.x ', ' 0a9f-1b.x'].map(fails)).toEqual([true, true, true, true, true]);
   });
 
+  it('tests literal endings (a$|b$) with endsWith, as RE2 would match them', () => {
+    const pat = (id: string, pattern: string) =>
+      rule({ id, check: { schema: { properties: { params: { properties: { state: { type: 'string', maxLength: 300, pattern } } } } } } });
+    const profile = build(withRules([pat('S-1', '_endpoint$|_iframe$'), pat('S-2', '\\.json\\$$')])).get('ov')!;
+    const failed = (state: string) => profile.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state } }).violations.map((v) => v.rule);
+    expect(failed('token_endpoint')).toEqual(['S-2']);
+    expect(failed('check_session_iframe')).toEqual(['S-2']);
+    expect(failed('jwks.json$')).toEqual(['S-1']);
+    expect(failed('token_endpoint ')).toEqual(['S-1', 'S-2']);
+    expect(failed('_endpointx')).toEqual(['S-1', 'S-2']);
+    expect(failed('jwks.json')).toEqual(['S-1', 'S-2']);
+  });
+
   it('rejects absurdly nested rule schemas', () => {
     let schema: Record<string, unknown> = { type: 'string', maxLength: 5 };
     for (let i = 0; i < 20; i++) schema = { type: 'object', properties: { x: schema } };

@@ -11,9 +11,6 @@ import { loadPrecompiled } from './precompiled.js';
 
 type RegExpEngine = ((pattern: string, flags: string) => { test: (s: string) => boolean; toString(): string }) & { code: string };
 
-/** `^literal` or `^literal$` with no other metacharacters: a prefix or an exact comparison. */
-const LITERAL = /^\^((?:[^\\^$.|?*+()[\]{}]|\\[\\^$.|?*+()[\]{}/-])*)(\$?)$/;
-
 /**
  * `^[class]{m,n}$`, `^[class]+$` or `^[class]*$`: one anchored character class under one quantifier
  * matches in linear time on any engine (there is nothing to backtrack into), so the native engine
@@ -28,6 +25,22 @@ const SINGLE_CLASS = /^\^\[(?:[^\\\[\]]|\\[^sSpP])+\](?:\{\d{1,4}(?:,\d{0,4})?\}
  * engine backtracks.
  */
 const FIXED_SEQUENCE = /^\^(?:(?:\[(?:[^\\\[\]]|\\[^sSpP])+\]|[^\\^$.|?*+()[\]{}]|\\[\\^$.|?*+()[\]{}/-])(?:\{\d{1,4}\})?)+\$$/;
+
+/** One character of a literal: not a metacharacter, or an escaped one. */
+const LITERAL_CHAR = String.raw`(?:[^\\^$.|?*+()[\]{}]|\\[\\^$.|?*+()[\]{}/-])`;
+
+/** `^literal` or `^literal$` with no other metacharacters: a prefix or an exact comparison. */
+const LITERAL = new RegExp(`^\\^(${LITERAL_CHAR}*)(\\$?)$`);
+
+/** `suffix$` or `one$|other$`: literal endings (`_endpoint$|_iframe$`), tested with endsWith. */
+const SUFFIXES = new RegExp(`^${LITERAL_CHAR}+\\$(?:\\|${LITERAL_CHAR}+\\$)*$`);
+
+function literalSuffixes(pattern: string): string[] | null {
+  if (!SUFFIXES.test(pattern)) return null;
+  // Split on the unescaped '|' only; each piece ends in its '$'.
+  const pieces = pattern.match(new RegExp(`${LITERAL_CHAR}+\\$`, 'g')) ?? [];
+  return pieces.map((piece) => piece.slice(0, -1).replace(/\\(.)/g, '$1'));
+}
 
 function nativeRegExp(pattern: string): RegExp | null {
   if (!SINGLE_CLASS.test(pattern) && !FIXED_SEQUENCE.test(pattern)) return null;
@@ -53,6 +66,8 @@ const linearRegExp: RegExpEngine = Object.assign(
       const text = (literal[1] as string).replace(/\\(.)/g, '$1');
       return { test: literal[2] ? (s: string) => s === text : (s: string) => s.startsWith(text), toString };
     }
+    const suffixes = literalSuffixes(pattern);
+    if (suffixes) return { test: (s: string) => suffixes.some((end) => s.endsWith(end)), toString };
     const native = nativeRegExp(pattern);
     if (native) return { test: (s: string) => native.test(s), toString };
     const re = RE2JS.compile(pattern);
