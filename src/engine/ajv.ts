@@ -170,23 +170,19 @@ export function secureMetaAjv(options: { source?: boolean } = {}): Ajv {
 export const META_VALIDATORS = { draft2020: DRAFT_2020, secure: 'secure' } as const;
 
 /** Precompiled at build time (precompiled.ts); otherwise compiled once per process, on first use. */
-let metaValidators = await loadPrecompiled('meta-validators', ['draft2020']);
-let secureValidators = await loadPrecompiled('secure-validators', ['secure']);
-
-function metaValidator(kind: 'draft2020' | 'secure'): ValidateFunction {
-  if (kind === 'draft2020') metaValidators ??= new Map([['draft2020', draft2020MetaAjv().getSchema(DRAFT_2020) as ValidateFunction]]);
-  else secureValidators ??= new Map([['secure', secureMetaAjv().getSchema('secure') as ValidateFunction]]);
-  return (kind === 'draft2020' ? metaValidators : secureValidators)?.get(kind) as ValidateFunction;
-}
+let draft2020Check = (await loadPrecompiled('meta-validators', ['draft2020']))?.get('draft2020');
+let secureCheck = (await loadPrecompiled('secure-validators', ['secure']))?.get('secure');
 
 /**
  * Why a rule schema may not be compiled: not a valid 2020-12 schema, or unsafe on untrusted data
  * by ajv's secure meta-schema (e.g. a pattern without maxLength). Empty when it may.
  */
 export function ruleSchemaProblems(schema: unknown): string[] {
-  const invalid = findings(metaValidator('draft2020'), schema);
+  draft2020Check ??= draft2020MetaAjv().getSchema(DRAFT_2020) as ValidateFunction;
+  const invalid = findings(draft2020Check, schema);
   if (invalid.length) return [`schema is invalid: ${invalid.join('; ')}`];
-  const unsafe = findings(metaValidator('secure'), schema);
+  secureCheck ??= secureMetaAjv().getSchema('secure') as ValidateFunction;
+  const unsafe = findings(secureCheck, schema);
   return unsafe.length ? [`schema is unsafe for untrusted input: ${unsafe.join('; ')}`] : [];
 }
 
