@@ -101,9 +101,13 @@ export const SETTING_KINDS: ReadonlyMap<string, RefineKind> = new Map(settingLea
  * own (a minimum may rise), so the pair is checked on the result: a tolerance that grew past its
  * ceiling would otherwise widen the rules that read both.
  */
-const SETTING_CEILINGS: ReadonlyArray<[string, string]> = settingLeaves().flatMap(([path, node]) =>
-  node['x-at-most'] ? [[path, node['x-at-most']] as [string, string]] : [],
-);
+const SETTING_CEILINGS: ReadonlyArray<[string, string]> = settingLeaves().flatMap(([path, node]) => {
+  const ceiling = node['x-at-most'];
+  if (ceiling === undefined) return [];
+  // A misspelt ceiling would silently check nothing; the shipped schema must name a real setting.
+  if (!SETTING_KINDS.has(ceiling)) throw new Error(`profile.schema.json: ${path} names an unknown x-at-most setting '${ceiling}'`);
+  return [[path, ceiling] as [string, string]];
+});
 
 function settingLeaves(): Array<[string, SettingSchemaNode]> {
   const leaves: Array<[string, SettingSchemaNode]> = [];
