@@ -87,6 +87,9 @@ describe('POST /v1/decide', () => {
   });
 });
 
+/** `count` header fields (the request adds a few of its own, such as Host). */
+const manyHeaders = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h${i}`, 'v']));
+
 describe('bad input gets a precise 4xx', () => {
   const cases: Array<[string, () => Promise<{ status: number; text: string }>, number, RegExp]> = [
     ['malformed JSON', () => decide('{"profile": '), 400, /"error":"invalid_json".*not valid JSON/],
@@ -111,6 +114,10 @@ describe('bad input gets a precise 4xx', () => {
     ['GET on the decision endpoint', () => request(`${base}/v1/decide`), 405, /method_not_allowed/],
     ['an unknown route', () => request(`${base}/v2/whatever`), 404, /"error":"not_found"/],
     ['POST on a read-only route', () => request(`${base}/v1/profiles`, { method: 'POST' }), 405, /method_not_allowed/],
+    ['more than 100 header fields', () => decide({ profile: 'mini-base', stage: 'par', facts: parFacts() }, manyHeaders(101)), 431, /"error":"header_fields_too_large"/],
+    ['more than 100 header fields on another route', () => request(`${base}/health`, { headers: manyHeaders(120) }), 431, /header_fields_too_large/],
+    ['a hostile facts member name, echoed bounded and printable', () => decide({ profile: 'mini-base', stage: 'par', facts: { ...parFacts(), ['k'.repeat(300) + '\r\n\u001b[31mX']: 1 } }), 400,
+      /"message":"facts for stage 'par': unknown fact \/k{128}…".*"path":"\/facts\/k{128}…"/],
   ];
   for (const [name, send, status, body] of cases) {
     it(`${name} -> ${status}`, async () => {
@@ -194,6 +201,11 @@ describe('profiles, health, metrics', () => {
     expect(http.text).toMatch(/https URL without query or fragment/);
     const twice = await request(`${base}/v1/profiles/mini-base/metadata?issuer=https://a.example&issuer=https://b.example`);
     expect(twice.status).toBe(400);
+    // Each of these parses as a URL, but none is an issuer as written (RFC 8414 §2).
+    for (const odd of ['https://a.example?', 'https://a.example#', ' https://a.example ', 'https://a.ex\tample', 'https:a.example', 'https://a.example\n/x']) {
+      const r = await request(`${base}/v1/profiles/mini-base/metadata?issuer=${encodeURIComponent(odd)}`);
+      expect(r.status, JSON.stringify(odd)).toBe(400);
+    }
   });
 
   it('reports liveness and readiness', async () => {

@@ -88,6 +88,7 @@ describe('real responses match the document', () => {
   });
 
   type Case = [string, 'open' | 'guarded' | 'broken', string, string, string, RequestInit?];
+  const tooManyHeaders = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-h${i}`, 'v']));
   const json = (body: unknown, extra: Json = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...(extra as Record<string, string>) }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const deny = parFacts({ code_challenge_method: 'plain' });
   const cases: Case[] = [
@@ -100,6 +101,8 @@ describe('real responses match the document', () => {
     ['decide too large', 'open', '/v1/decide', '/v1/decide', 'post', json({ pad: 'x'.repeat(4000) })],
     ['decide not JSON', 'open', '/v1/decide', '/v1/decide', 'post', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }],
     ['decide unauthenticated', 'guarded', '/v1/decide', '/v1/decide', 'post', json({})],
+    ['decide wrong method', 'open', '/v1/decide', '/v1/decide', 'post', { method: 'PUT' }],
+    ['decide too many header fields', 'open', '/v1/decide', '/v1/decide', 'post', json({}, tooManyHeaders)],
     ['evaluation permit', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', json(evaluation(), { 'x-request-id': 'r1' })],
     ['evaluation deny + explain', 'open', '/access/v1/evaluation?explain', '/access/v1/evaluation', 'post', json(evaluation(deny))],
     ['evaluation bad request', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', json({ subject: {} })],
@@ -107,6 +110,8 @@ describe('real responses match the document', () => {
     ['evaluation too large', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', json({ pad: 'x'.repeat(4000) })],
     ['evaluation not JSON', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', { method: 'POST', body: 'x' }],
     ['evaluation unauthenticated', 'guarded', '/access/v1/evaluation', '/access/v1/evaluation', 'post', json(evaluation())],
+    ['evaluation wrong method', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', { method: 'GET' }],
+    ['evaluations too many header fields', 'open', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({}, tooManyHeaders)],
     ['evaluations batch', 'open', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({ ...evaluation(), evaluations: [{}, { context: deny }, { resource: { type: 'fapi_profile', id: 'x' } }] })],
     ['evaluations single form', 'open', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({ ...evaluation(), evaluations: [] })],
     ['evaluations bad semantic', 'open', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({ ...evaluation(), options: { evaluations_semantic: 'x' }, evaluations: [{}] })],

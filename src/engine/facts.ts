@@ -18,6 +18,7 @@ import dpop from '../../schemas/facts/dpop.schema.json' with { type: 'json' };
 import tls from '../../schemas/facts/tls.schema.json' with { type: 'json' };
 import resource from '../../schemas/facts/resource.schema.json' with { type: 'json' };
 import introspection from '../../schemas/facts/introspection.schema.json' with { type: 'json' };
+import { pointerToken, printable, quote } from './text.js';
 
 export const FACTS_SCHEMAS: Readonly<Record<Stage, object>> = {
   discovery, registration, par, authorization, request_object: requestObject, token,
@@ -64,15 +65,19 @@ export function checkFacts(stage: Stage, facts: unknown): FactsProblem | null {
 function describe(errors: readonly ErrorObject[]): FactsProblem {
   const forbidden = errors.find((x) => x.propertyName !== undefined);
   if (forbidden) {
-    const path = `${forbidden.instancePath}/${forbidden.propertyName}`;
-    return { path, message: `facts may not contain the key '${forbidden.propertyName}' (at ${path})` };
+    const key = forbidden.propertyName as string;
+    return { path: `${forbidden.instancePath}/${pointerToken(key)}`, message: `facts may not contain the key ${quote(key)}` };
   }
   const e = errors[0];
   if (!e) return { path: '', message: 'facts do not match the stage schema' };
-  if (e.schemaPath.includes('/jsonLeaf/')) return { path: e.instancePath, message: `facts are nested too deeply at ${e.instancePath}` };
+  // Paths are exact pointers (member names escaped); messages show them printable and bounded.
+  if (e.schemaPath.includes('/jsonLeaf/')) return { path: e.instancePath, message: `facts are nested too deeply at ${printable(e.instancePath)}` };
   const missing = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : undefined;
-  if (missing) return { path: `${e.instancePath}/${missing}`, message: `missing fact ${e.instancePath}/${missing}` };
+  if (missing) return { path: `${e.instancePath}/${missing}`, message: `missing fact ${printable(e.instancePath)}/${missing}` };
   const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty?: string }).additionalProperty : undefined;
-  if (extra) return { path: `${e.instancePath}/${extra}`, message: `unknown fact ${e.instancePath}/${extra}` };
-  return { path: e.instancePath, message: `fact ${e.instancePath || '/'} ${e.message ?? 'is invalid'}` };
+  if (extra) {
+    const path = `${e.instancePath}/${pointerToken(extra)}`;
+    return { path, message: `unknown fact ${printable(path)}` };
+  }
+  return { path: e.instancePath, message: `fact ${printable(e.instancePath) || '/'} ${e.message ?? 'is invalid'}` };
 }

@@ -8,7 +8,7 @@ import type { CompiledProfile } from '../engine/compiled-profile.js';
 import { checkFacts } from '../engine/facts.js';
 import { STAGES, isStage, type Decision, type Stage } from '../engine/types.js';
 import type { PdpContext, RequestMeta } from './context.js';
-import { HttpError, badRequest, quote } from './errors.js';
+import { HttpError, badRequest, pointerToken, quote } from './errors.js';
 import { isPlainObject } from './limits.js';
 import { loggable } from './log.js';
 import type { Snapshot } from './registry.js';
@@ -116,10 +116,6 @@ function record(ctx: PdpContext, decisionId: string, d: Decision, input: Decisio
 
 const NATIVE_MEMBERS = new Set(['profile', 'stage', 'facts', 'explain']);
 const NATIVE_PATHS: InputPaths = { profile: '/profile', stage: '/stage', facts: (p) => `/facts${p}` };
-
-export function pointerToken(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** Our own API is strict: an unknown member is a typo the caller wants to hear about. */
 export function parseDecideRequest(body: unknown): { explain: boolean } & Pick<DecisionInput, 'profile' | 'stage' | 'facts'> {

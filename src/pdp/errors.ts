@@ -4,10 +4,14 @@
  * HTTPS binding prescribes. Nothing here echoes request content beyond short, bounded names.
  */
 import type { ServerResponse } from 'node:http';
+import { quote } from '../engine/text.js';
+
+export { pointerToken, quote } from '../engine/text.js';
 
 export type ErrorCode =
   | 'invalid_request' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized'
-  | 'not_found' | 'unknown_profile' | 'unknown_stage' | 'invalid_facts' | 'method_not_allowed' | 'internal_error';
+  | 'not_found' | 'unknown_profile' | 'unknown_stage' | 'invalid_facts' | 'method_not_allowed' | 'header_fields_too_large'
+  | 'internal_error';
 
 export type ErrorStyle = 'native' | 'authzen';
 
@@ -37,13 +41,6 @@ export function toHttpError(error: unknown): HttpError {
   return error instanceof HttpError ? error : new HttpError(500, 'internal_error', 'internal error');
 }
 
-/** Short, printable text for error messages: request values are never echoed in full. */
-export function quote(value: unknown, max = 64): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return `'${clean.length > max ? clean.slice(0, max) + '…' : clean}'`;
-}
-
 export function sendError(res: ServerResponse, error: HttpError, style: ErrorStyle, extraHeaders?: Record<string, string>): void {
   if (res.headersSent) {
     res.destroy();
@@ -60,7 +57,7 @@ export function sendError(res: ServerResponse, error: HttpError, style: ErrorSty
     ...extraHeaders,
   };
   // A body we refused to read must not be parsed as the next request on this connection.
-  if (error.status === 413 || error.status === 408) headers.Connection = 'close';
+  if (error.status === 413 || error.status === 408 || error.status === 431) headers.Connection = 'close';
   res.writeHead(error.status, headers);
   res.end(body);
 }

@@ -8,7 +8,7 @@ import { handleEvaluation, handleEvaluations } from './authzen.js';
 import type { PdpContext, RequestMeta } from './context.js';
 import { handleDecide } from './decide.js';
 import { methodNotAllowed, sendError, toHttpError, type ErrorStyle } from './errors.js';
-import { isPlainObject, parseJson, readBody, requireJson } from './limits.js';
+import { isPlainObject, parseJson, readBody, requireHeaderCount, requireJson } from './limits.js';
 
 interface DecisionRoute {
   api: 'native' | 'authzen';
@@ -41,6 +41,13 @@ export function createFront(ctx: PdpContext, fallback: RequestListener): Request
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const route = DECISION_ROUTES.get(q < 0 ? url : url.slice(0, q));
+    try {
+      requireHeaderCount(req);
+    } catch (e) {
+      ctx.metrics.requestError(431);
+      sendError(res, toHttpError(e), route?.style ?? 'native', requestHeaders(req));
+      return;
+    }
     if (route) serveDecision(ctx, route, req, res, q < 0 ? '' : url.slice(q + 1));
     else fallback(req, res);
   };
@@ -89,11 +96,16 @@ function fail(ctx: PdpContext, route: DecisionRoute, req: IncomingMessage, res: 
   const error = toHttpError(e);
   if (error.status >= 500) ctx.log.error({ path: req.url?.slice(0, 64) }, `decision request failed: ${(e as Error)?.message ?? String(e)}`);
   ctx.metrics.requestError(error.status);
+  sendError(res, error, route.style, requestHeaders(req, requestId));
+  ctx.metrics.observe(route.api, (performance.now() - started) / 1000);
+}
+
+/** Headers of an error answer: the echoed X-Request-ID, and close when the body was not read. */
+function requestHeaders(req: IncomingMessage, requestId = requestIdOf(req)): Record<string, string> {
   const extra: Record<string, string> = requestId ? { 'X-Request-ID': requestId } : {};
   // An unread body must not be parsed as the next request on this connection.
   if (!req.complete) extra.Connection = 'close';
-  sendError(res, error, route.style, extra);
-  ctx.metrics.observe(route.api, (performance.now() - started) / 1000);
+  return extra;
 }
 
 function queryExplain(query: string): boolean {

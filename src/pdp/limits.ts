@@ -117,3 +117,16 @@ function tooDeep(node: unknown, left: number): boolean {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/**
+ * At most this many header fields per request. Node's own cap (server.maxHeadersCount) drops the
+ * fields past it silently, so a valid Authorization or Content-Type sent late would be lost and the
+ * caller told the wrong thing; the server's cap is set higher and this check answers 431 instead.
+ */
+export const MAX_HEADER_FIELDS = 100;
+
+export function requireHeaderCount(req: IncomingMessage): void {
+  if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) {
+    throw new HttpError(431, 'header_fields_too_large', `more than ${MAX_HEADER_FIELDS} header fields`);
+  }
+}

@@ -11,7 +11,7 @@ import { Authenticator, type AuthProtect } from './auth.js';
 import type { TrustSet } from './bundle.js';
 import type { PdpContext } from './context.js';
 import { createFront } from './front.js';
-import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { DEFAULT_LIMITS, MAX_HEADER_FIELDS, type Limits } from './limits.js';
 import { createDecisionLog, createOpsLog, type LogTarget } from './log.js';
 import { Metrics } from './metrics.js';
 import { Registry, type ReloadReport } from './registry.js';
@@ -100,7 +100,8 @@ export async function startPdp(options: PdpOptions): Promise<PdpServer> {
   const server: Server = options.tls
     ? createHttpsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca, requestCert: Boolean(options.tls.ca), rejectUnauthorized: false }, front)
     : createHttpServer(timeouts, front);
-  server.maxHeadersCount = 100;
+  // Above MAX_HEADER_FIELDS on purpose: the front answers 431 rather than let Node drop fields (limits.ts).
+  server.maxHeadersCount = 10 * MAX_HEADER_FIELDS;
   server.maxConnections = limits.maxConnections;
 
   try {
