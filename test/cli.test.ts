@@ -117,6 +117,14 @@ describe('fapi-policy CLI', () => {
     expect((await cli('check', '--profile', 'fapi2-security', '--stage', 'par', join(tmp, 'absent.json'))).code).toBe(2);
   });
 
+  it('keeps its exit code and prints no stack trace when its reader stops early (| head)', () => {
+    // A 200 KB report into a reader that takes ten bytes and exits, as a user's shell pipeline would.
+    const script = `"${process.execPath}" "${BIN}" test profiles --json | head -c 10 > /dev/null; echo "exit=\${PIPESTATUS[0]}"`;
+    const run = spawnSync('bash', ['-c', script], { encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
+    expect(run.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(run.stdout.trim()).toBe('exit=0');
+  });
+
   it('works as the installed binary, reading facts from stdin', () => {
     const run = (input: string) => spawnSync(process.execPath, [BIN, 'check', '--profile', 'fapi2-security', '--stage', 'tls', '-', '--json'], { input, encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
     const allow = run(JSON.stringify({ protocol: 'TLSv1.3', endpoint_kind: 'api', cipher: 'TLS_AES_128_GCM_SHA256' }));

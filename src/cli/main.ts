@@ -73,6 +73,10 @@ const processIo: Io = {
 };
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // A reader that stops early (`| head`) is not our failure: the command still ends with its own code.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   main(process.argv.slice(2), processIo).then((code) => {
     process.exitCode = code;
   });

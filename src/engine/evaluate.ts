@@ -89,8 +89,8 @@ function violation(rule: CompiledRule, message: string, path: string): Violation
 
 function toTrace(rule: CompiledRule, outcome: Outcome): RuleTrace {
   const base = { rule: rule.id, clause: rule.clause, severity: rule.severity, outcome: outcome.kind };
-  if (outcome.kind === 'passed') return { ...base, detail: rule.when ? 'applied: when held; check passed' : 'applied always; check passed' };
-  if (outcome.kind === 'not_applicable') return { ...base, detail: 'not applicable: when was false' };
+  if (outcome.kind === 'passed') return { ...base, detail: rule.when ? 'when held, check passed' : 'no when, check passed' };
+  if (outcome.kind === 'not_applicable') return { ...base, detail: 'when was false' };
   return { ...base, detail: outcome.detail ?? `check failed at ${outcome.violation.path || '/'}` };
 }
 
