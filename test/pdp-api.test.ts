@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CompiledProfile } from '../src/engine/compiled-profile.js';
 import type { PdpServer } from '../src/pdp/server.js';
-import { LineSink, parFacts, post, profileDir, request, startTestPdp } from './pdp-helpers.js';
+import { LineSink, manyHeaders, parFacts, post, profileDir, request, startTestPdp } from './pdp-helpers.js';
 
 let pdp: PdpServer;
 let base: string;
@@ -86,9 +86,6 @@ describe('POST /v1/decide', () => {
     }
   });
 });
-
-/** `count` header fields (the request adds a few of its own, such as Host). */
-const manyHeaders = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h${i}`, 'v']));
 
 describe('bad input gets a precise 4xx', () => {
   const cases: Array<[string, () => Promise<{ status: number; text: string }>, number, RegExp]> = [

@@ -84,6 +84,9 @@ export function post(url: string, body: unknown, headers: Record<string, string>
   return request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 }
 
+/** `count` extra header fields (the request adds a few of its own, such as Host). */
+export const manyHeaders = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h${i}`, 'v']));
+
 export const parFacts = (params: Record<string, unknown> = {}) => ({ ...PAR_FACTS, params: { ...PAR_FACTS.params, ...params } });
 
 /** An AuthZEN evaluation of mini-base at PAR. */

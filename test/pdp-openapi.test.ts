@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import openapi from '../schemas/openapi.json' with { type: 'json' };
 import oas31 from './fixtures/oas-3.1.schema.json' with { type: 'json' };
 import type { PdpServer } from '../src/pdp/server.js';
-import { MINI_BASE_TEXT, evaluation, parFacts, profileDir, request, startTestPdp } from './pdp-helpers.js';
+import { MINI_BASE_TEXT, evaluation, manyHeaders, parFacts, profileDir, request, startTestPdp } from './pdp-helpers.js';
 
 const DOC_ID = 'https://fapi-policy.dev/schemas/openapi.json';
 type Json = Record<string, unknown>;
@@ -88,7 +88,7 @@ describe('real responses match the document', () => {
   });
 
   type Case = [string, 'open' | 'guarded' | 'broken', string, string, string, RequestInit?];
-  const tooManyHeaders = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-h${i}`, 'v']));
+  const tooManyHeaders = manyHeaders(101);
   const json = (body: unknown, extra: Json = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...(extra as Record<string, string>) }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const deny = parFacts({ code_challenge_method: 'plain' });
   const cases: Case[] = [

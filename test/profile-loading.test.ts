@@ -7,6 +7,9 @@ const rule = (over: Record<string, unknown> = {}) => ({
   check: { logic: { '==': [{ var: 'facts.params.response_type' }, 'code'] } }, ...over,
 });
 const withRules = (rules: unknown[]) => overlay('ov', { rules });
+/** A rule whose check is one pattern on params.state (bounded by maxLength, as rule schemas must be). */
+const statePattern = (id: string, pattern: string, maxLength = 300) =>
+  rule({ id, check: { schema: { properties: { params: { properties: { state: { type: 'string', maxLength, pattern } } } } } } });
 
 describe('profile documents: bad input gets a precise, positioned error and no profile', () => {
   it('loads the mini base cleanly', () => {
@@ -116,9 +119,7 @@ describe('profile documents: bad input gets a precise, positioned error and no p
   });
 
   it('runs one anchored character class natively, and keeps RE2 meaning for \\s', () => {
-    const pat = (id: string, pattern: string) =>
-      rule({ id, check: { schema: { properties: { params: { properties: { state: { type: 'string', maxLength: 300, pattern } } } } } } });
-    const set = build(withRules([pat('C-1', '^[a-z0-9_~-]{2,4}$'), pat('C-2', '^[\\s]*$')]));
+    const set = build(withRules([statePattern('C-1', '^[a-z0-9_~-]{2,4}$'), statePattern('C-2', '^[\\s]*$')]));
     expect(errorsOf(set)).toEqual([]);
     const failed = (state: string) => set.get('ov')!.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state } }).violations.map((v) => v.rule);
     expect(failed('ab')).toEqual(['C-2']);
@@ -130,16 +131,14 @@ describe('profile documents: bad input gets a precise, positioned error and no p
     expect(failed('  ')).toEqual(['C-1']);
     expect(failed('\u00a0\u00a0')).toEqual(['C-1', 'C-2']);
 
-    const uuidish = build(withRules([pat('F-1', '^[0-9a-f]{4}-[0-9a-f]{2}\\.x$')])).get('ov')!;
+    const uuidish = build(withRules([statePattern('F-1', '^[0-9a-f]{4}-[0-9a-f]{2}\\.x$')])).get('ov')!;
     const fails = (state: string) => uuidish.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state } }).violations.length > 0;
     expect(fails('0a9f-1b.x')).toBe(false);
     expect(['0a9f-1b-x', '0a9f-1bb.x', '0A9F-1b.x', '0a9f-1b.x ', ' 0a9f-1b.x'].map(fails)).toEqual([true, true, true, true, true]);
   });
 
   it('tests literal endings (a$|b$) with endsWith, as RE2 would match them', () => {
-    const pat = (id: string, pattern: string) =>
-      rule({ id, check: { schema: { properties: { params: { properties: { state: { type: 'string', maxLength: 300, pattern } } } } } } });
-    const profile = build(withRules([pat('S-1', '_endpoint$|_iframe$'), pat('S-2', '\\.json\\$$')])).get('ov')!;
+    const profile = build(withRules([statePattern('S-1', '_endpoint$|_iframe$'), statePattern('S-2', '\\.json\\$$')])).get('ov')!;
     const failed = (state: string) => profile.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state } }).violations.map((v) => v.rule);
     expect(failed('token_endpoint')).toEqual(['S-2']);
     expect(failed('check_session_iframe')).toEqual(['S-2']);
@@ -157,11 +156,10 @@ describe('profile documents: bad input gets a precise, positioned error and no p
   });
 
   it('bounds RE2 work: an over-large pattern program is refused, a match over the step budget fails closed', () => {
-    const statePattern = (pattern: string) => rule({ check: { schema: { properties: { params: { properties: { state: { type: 'string', maxLength: 8192, pattern } } } } } } });
     // Counted repeats expand: each {1000} is a thousand instructions.
-    const huge = build(withRules([statePattern('x[a-z]{1000}[a-z]{1000}[a-z]{500}y')]));
+    const huge = build(withRules([statePattern('T-1', 'x[a-z]{1000}[a-z]{1000}[a-z]{500}y', 8192)]));
     expect(errorsOf(huge, 'ov.yaml').join()).toMatch(/compiles to \d+ instructions; at most 2000/);
-    const costly = build(withRules([statePattern('x[a-z]{500}y')]));
+    const costly = build(withRules([statePattern('T-1', 'x[a-z]{500}y', 8192)]));
     expect(errorsOf(costly)).toEqual([]);
     const withState = (state: string) => costly.get('ov')!.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, state } });
     expect(withState('x' + 'a'.repeat(500) + 'y').decision).toBe('allow');

@@ -11,35 +11,41 @@ import { loadPrecompiled } from './precompiled.js';
 
 type RegExpEngine = ((pattern: string, flags: string) => { test: (s: string) => boolean; toString(): string }) & { code: string };
 
+/** One character of a literal: not a metacharacter, or an escaped one. */
+const LITERAL_CHAR = String.raw`(?:[^\\^$.|?*+()[\]{}]|\\[\\^$.|?*+()[\]{}/-])`;
+
+/**
+ * A character class of literal characters, ranges and escapes, without nested brackets and without
+ * \s or \p escapes, whose meaning differs between RE2 and JavaScript.
+ */
+const CLASS = String.raw`\[(?:[^\\\[\]]|\\[^sSpP])+\]`;
+
+/** `^literal` or `^literal$` with no other metacharacters: a prefix or an exact comparison. */
+const LITERAL = new RegExp(`^\\^(${LITERAL_CHAR}*)(\\$?)$`);
+
+/** `suffix$` or `one$|other$`: literal endings (`_endpoint$|_iframe$`), tested with endsWith. */
+const SUFFIX = `${LITERAL_CHAR}+\\$`;
+const SUFFIXES = new RegExp(`^${SUFFIX}(?:\\|${SUFFIX})*$`);
+const SUFFIX_PIECES = new RegExp(SUFFIX, 'g');
+
 /**
  * `^[class]{m,n}$`, `^[class]+$` or `^[class]*$`: one anchored character class under one quantifier
  * matches in linear time on any engine (there is nothing to backtrack into), so the native engine
- * runs it. The class may hold literal characters, ranges and escapes, but no nested brackets and
- * no \s or \p escapes, whose meaning differs between RE2 and JavaScript.
+ * runs it.
  */
-const SINGLE_CLASS = /^\^\[(?:[^\\\[\]]|\\[^sSpP])+\](?:\{\d{1,4}(?:,\d{0,4})?\}|\+|\*)\$$/;
+const SINGLE_CLASS = new RegExp(String.raw`^\^${CLASS}(?:\{\d{1,4}(?:,\d{0,4})?\}|\+|\*)\$$`);
 
 /**
  * An anchored sequence of literal characters and character classes, each at most repeated a fixed
  * number of times (`^[0-9a-f]{8}-[0-9a-f]{4}$`, a UUID): every position has one way to match, so no
  * engine backtracks.
  */
-const FIXED_SEQUENCE = /^\^(?:(?:\[(?:[^\\\[\]]|\\[^sSpP])+\]|[^\\^$.|?*+()[\]{}]|\\[\\^$.|?*+()[\]{}/-])(?:\{\d{1,4}\})?)+\$$/;
-
-/** One character of a literal: not a metacharacter, or an escaped one. */
-const LITERAL_CHAR = String.raw`(?:[^\\^$.|?*+()[\]{}]|\\[\\^$.|?*+()[\]{}/-])`;
-
-/** `^literal` or `^literal$` with no other metacharacters: a prefix or an exact comparison. */
-const LITERAL = new RegExp(`^\\^(${LITERAL_CHAR}*)(\\$?)$`);
-
-/** `suffix$` or `one$|other$`: literal endings (`_endpoint$|_iframe$`), tested with endsWith. */
-const SUFFIXES = new RegExp(`^${LITERAL_CHAR}+\\$(?:\\|${LITERAL_CHAR}+\\$)*$`);
+const FIXED_SEQUENCE = new RegExp(String.raw`^\^(?:(?:${CLASS}|${LITERAL_CHAR})(?:\{\d{1,4}\})?)+\$$`);
 
 function literalSuffixes(pattern: string): string[] | null {
   if (!SUFFIXES.test(pattern)) return null;
-  // Split on the unescaped '|' only; each piece ends in its '$'.
-  const pieces = pattern.match(new RegExp(`${LITERAL_CHAR}+\\$`, 'g')) ?? [];
-  return pieces.map((piece) => piece.slice(0, -1).replace(/\\(.)/g, '$1'));
+  // The pieces between unescaped '|', each without its '$' and unescaped.
+  return (pattern.match(SUFFIX_PIECES) ?? []).map((piece) => piece.slice(0, -1).replace(/\\(.)/g, '$1'));
 }
 
 function nativeRegExp(pattern: string): RegExp | null {

@@ -6,7 +6,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import openapi from '../../schemas/openapi.json' with { type: 'json' };
 import { configuration } from './authzen.js';
 import type { PdpContext } from './context.js';
-import { HttpError, badRequest, methodNotAllowed, notFound, quote, sendError, toHttpError } from './errors.js';
+import { quote } from '../engine/text.js';
+import { HttpError, badRequest, methodNotAllowed, notFound, sendError, toHttpError } from './errors.js';
 import { requestIdOf } from './front.js';
 
 const PROFILE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;

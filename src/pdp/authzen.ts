@@ -11,7 +11,8 @@ import { FACTS_SCHEMAS } from '../engine/facts.js';
 import { STAGES, isStage, type Stage } from '../engine/types.js';
 import type { PdpContext, RequestMeta } from './context.js';
 import { decide, decisionMembers, type DecisionResult, type InputPaths } from './decide.js';
-import { HttpError, badRequest, quote, toHttpError } from './errors.js';
+import { quote } from '../engine/text.js';
+import { HttpError, badRequest, toHttpError } from './errors.js';
 import { isPlainObject } from './limits.js';
 import type { Snapshot } from './registry.js';
 

@@ -4,9 +4,6 @@
  * HTTPS binding prescribes. Nothing here echoes request content beyond short, bounded names.
  */
 import type { ServerResponse } from 'node:http';
-import { quote } from '../engine/text.js';
-
-export { pointerToken, quote } from '../engine/text.js';
 
 export type ErrorCode =
   | 'invalid_request' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized'

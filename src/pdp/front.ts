@@ -44,8 +44,9 @@ export function createFront(ctx: PdpContext, fallback: RequestListener): Request
     try {
       requireHeaderCount(req);
     } catch (e) {
-      ctx.metrics.requestError(431);
-      sendError(res, toHttpError(e), route?.style ?? 'native', requestHeaders(req));
+      const error = toHttpError(e);
+      ctx.metrics.requestError(error.status);
+      sendError(res, error, route?.style ?? 'native', requestHeaders(req));
       return;
     }
     if (route) serveDecision(ctx, route, req, res, q < 0 ? '' : url.slice(q + 1));

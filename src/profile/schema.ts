@@ -93,34 +93,35 @@ interface SettingSchemaNode {
   properties?: Record<string, SettingSchemaNode>;
 }
 
-/** Every leaf setting path ('a.b') with the refinement kind the schema declares for it. */
-export const SETTING_KINDS: ReadonlyMap<string, RefineKind> = new Map(settingLeaves().map(([path, node]) => [path, node['x-refine'] as RefineKind]));
+/** Every leaf setting of the schema ('a.b', the nodes that declare `x-refine`), in schema order. */
+const SETTING_LEAVES: ReadonlyArray<[string, SettingSchemaNode]> = (() => {
+  const leaves: Array<[string, SettingSchemaNode]> = [];
+  const visit = (node: SettingSchemaNode, prefix: string) => {
+    for (const [key, child] of Object.entries(node.properties ?? {})) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      if (child['x-refine']) leaves.push([path, child]);
+      else visit(child, path);
+    }
+  };
+  visit(profileSchema.$defs.settings as SettingSchemaNode, '');
+  return leaves;
+})();
+
+/** Every leaf setting path with the refinement kind the schema declares for it. */
+export const SETTING_KINDS: ReadonlyMap<string, RefineKind> = new Map(SETTING_LEAVES.map(([path, node]) => [path, node['x-refine'] as RefineKind]));
 
 /**
  * Pairs of settings where the first may not exceed the second (`x-at-most`). Each refines on its
  * own (a minimum may rise), so the pair is checked on the result: a tolerance that grew past its
  * ceiling would otherwise widen the rules that read both.
  */
-const SETTING_CEILINGS: ReadonlyArray<[string, string]> = settingLeaves().flatMap(([path, node]) => {
+const SETTING_CEILINGS: ReadonlyArray<[string, string]> = SETTING_LEAVES.flatMap(([path, node]) => {
   const ceiling = node['x-at-most'];
   if (ceiling === undefined) return [];
   // A misspelt ceiling would silently check nothing; the shipped schema must name a real setting.
   if (!SETTING_KINDS.has(ceiling)) throw new Error(`profile.schema.json: ${path} names an unknown x-at-most setting '${ceiling}'`);
   return [[path, ceiling] as [string, string]];
 });
-
-function settingLeaves(): Array<[string, SettingSchemaNode]> {
-  const leaves: Array<[string, SettingSchemaNode]> = [];
-  const walk = (node: SettingSchemaNode, prefix: string) => {
-    for (const [key, child] of Object.entries(node.properties ?? {})) {
-      const path = prefix ? `${prefix}.${key}` : key;
-      if (child['x-refine']) leaves.push([path, child]);
-      else walk(child, path);
-    }
-  };
-  walk(profileSchema.$defs.settings as SettingSchemaNode, '');
-  return leaves;
-}
 
 /** Settings that exceed the setting named as their ceiling; for a complete, schema-valid settings tree. */
 export function settingCeilingProblems(settings: unknown): SchemaProblem[] {

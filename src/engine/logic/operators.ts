@@ -48,7 +48,6 @@ function folded(ctx: OpContext, compute: () => unknown): Node {
   try {
     return { constant: true, value: compute() };
   } catch (e) {
-    if (e instanceof LogicCompileError) throw e;
     throw new LogicCompileError((e as Error).message, ctx.at);
   }
 }
