@@ -18,7 +18,7 @@ import dpop from '../../schemas/facts/dpop.schema.json' with { type: 'json' };
 import tls from '../../schemas/facts/tls.schema.json' with { type: 'json' };
 import resource from '../../schemas/facts/resource.schema.json' with { type: 'json' };
 import introspection from '../../schemas/facts/introspection.schema.json' with { type: 'json' };
-import { pointerToken, printable, quote } from './text.js';
+import { ECHO_MAX, pointerToken, printable, quote } from './text.js';
 
 export const FACTS_SCHEMAS: Readonly<Record<Stage, object>> = {
   discovery, registration, par, authorization, request_object: requestObject, token,
@@ -66,7 +66,7 @@ function describe(errors: readonly ErrorObject[]): FactsProblem {
   const forbidden = errors.find((x) => x.propertyName !== undefined);
   if (forbidden) {
     const key = forbidden.propertyName as string;
-    return { path: `${forbidden.instancePath}/${pointerToken(key)}`, message: `facts may not contain the key ${quote(key)}` };
+    return { path: `${forbidden.instancePath}/${pointerToken(key, ECHO_MAX)}`, message: `facts may not contain the key ${quote(key)}` };
   }
   const e = errors[0];
   if (!e) return { path: '', message: 'facts do not match the stage schema' };
@@ -76,7 +76,7 @@ function describe(errors: readonly ErrorObject[]): FactsProblem {
   if (missing) return { path: `${e.instancePath}/${missing}`, message: `missing fact ${printable(e.instancePath)}/${missing}` };
   const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty?: string }).additionalProperty : undefined;
   if (extra) {
-    const path = `${e.instancePath}/${pointerToken(extra)}`;
+    const path = `${e.instancePath}/${pointerToken(extra, ECHO_MAX)}`;
     return { path, message: `unknown fact ${printable(path)}` };
   }
   return { path: e.instancePath, message: `fact ${printable(e.instancePath) || '/'} ${e.message ?? 'is invalid'}` };

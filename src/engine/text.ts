@@ -18,11 +18,14 @@ export function quote(value: unknown, max = 64): string {
   return `'${printable(text, max)}'`;
 }
 
+/** How much of a hostile member name a pointer echoes. */
+export const ECHO_MAX = 128;
+
 /**
- * A member name as a JSON Pointer reference token (RFC 6901 §3). A name longer than `max` is cut
- * and marked with '…': the pointer then locates the member by its start rather than echo it whole.
+ * A member name as a JSON Pointer reference token (RFC 6901 §3). When echoing a hostile name, pass
+ * a `max`: a longer name is cut and marked with '…', so the pointer locates the member by its start.
  */
-export function pointerToken(key: string, max = 128): string {
+export function pointerToken(key: string, max = Infinity): string {
   const token = key.replace(/~/g, '~0').replace(/\//g, '~1');
   return token.length > max ? token.slice(0, max) + '…' : token;
 }

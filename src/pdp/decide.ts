@@ -8,7 +8,7 @@ import type { CompiledProfile } from '../engine/compiled-profile.js';
 import { checkFacts } from '../engine/facts.js';
 import { STAGES, isStage, type Decision, type Stage } from '../engine/types.js';
 import type { PdpContext, RequestMeta } from './context.js';
-import { pointerToken, quote } from '../engine/text.js';
+import { ECHO_MAX, pointerToken, quote } from '../engine/text.js';
 import { HttpError, badRequest } from './errors.js';
 import { isPlainObject } from './limits.js';
 import { loggable } from './log.js';
@@ -122,7 +122,7 @@ const NATIVE_PATHS: InputPaths = { profile: '/profile', stage: '/stage', facts: 
 export function parseDecideRequest(body: unknown): { explain: boolean } & Pick<DecisionInput, 'profile' | 'stage' | 'facts'> {
   if (!isPlainObject(body)) throw badRequest('the request body must be a JSON object {profile, stage, facts}');
   for (const key of Object.keys(body)) {
-    if (!NATIVE_MEMBERS.has(key)) throw badRequest(`unknown member ${quote(key)}; expected profile, stage, facts and optionally explain`, `/${pointerToken(key)}`);
+    if (!NATIVE_MEMBERS.has(key)) throw badRequest(`unknown member ${quote(key)}; expected profile, stage, facts and optionally explain`, `/${pointerToken(key, ECHO_MAX)}`);
   }
   for (const key of ['profile', 'stage', 'facts'] as const) {
     if (body[key] === undefined) throw badRequest(`missing member '${key}'`, `/${key}`);

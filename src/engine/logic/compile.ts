@@ -7,6 +7,7 @@
  */
 import { LogicCompileError } from '../errors.js';
 import type { Settings } from '../types.js';
+import { pointerToken } from '../text.js';
 import { OPERATORS } from './operators.js';
 import { readVar, SlotTable, type Evaluator, type Node, type Scope } from './node.js';
 
@@ -76,9 +77,9 @@ function compileNode(c: Compiler, expr: unknown, scope: Scope, at: string, depth
   if (!factory) throw new LogicCompileError(`operator '${op}' is not in the vetted set`, at);
   const raw = (expr as Record<string, unknown>)[op];
   const args = Array.isArray(raw) ? raw : [raw];
-  const argAt = (i: number) => (Array.isArray(raw) ? `${at}/${escape(op)}/${i}` : `${at}/${escape(op)}`);
+  const argAt = (i: number) => (Array.isArray(raw) ? `${at}/${pointerToken(op)}/${i}` : `${at}/${pointerToken(op)}`);
   if (op === 'var') return readVar(c, args, scope, argAt(0), depth + 1);
-  return factory({ compiler: c, args, scope, at: `${at}/${escape(op)}`, argAt, depth: depth + 1 });
+  return factory({ compiler: c, args, scope, at: `${at}/${pointerToken(op)}`, argAt, depth: depth + 1 });
 }
 
 export function toEvaluator(node: Node): Evaluator {
@@ -87,8 +88,4 @@ export function toEvaluator(node: Node): Evaluator {
     return () => value;
   }
   return node.fn;
-}
-
-function escape(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }

@@ -1,4 +1,5 @@
 import { LogicCompileError, MissingFactError } from '../errors.js';
+import { pointerToken } from '../text.js';
 import { FORBIDDEN_KEYS } from './values.js';
 import type { Compiler } from './compile.js';
 
@@ -188,5 +189,5 @@ export function compiledWalk(path: readonly string[]): (root: unknown) => unknow
 }
 
 export function toPointer(segments: readonly string[]): string {
-  return segments.map((s) => '/' + s.replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+  return segments.map((s) => '/' + pointerToken(s)).join('');
 }
