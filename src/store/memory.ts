@@ -56,6 +56,11 @@ export class MemoryStore implements Store {
     return entry ? (structuredClone(entry.value) as T) : undefined;
   }
 
+  async peek<T>(kind: Kind, key: string): Promise<{ value: T; consumed: boolean } | undefined> {
+    const entry = this.live(kind, key);
+    return entry ? { value: structuredClone(entry.value) as T, consumed: entry.consumed } : undefined;
+  }
+
   async consume<T>(kind: Kind, key: string): Promise<Consumed<T> | undefined> {
     const entry = this.live(kind, key);
     if (!entry) return undefined;

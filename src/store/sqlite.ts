@@ -52,6 +52,7 @@ export class SqliteStore implements Store {
     return {
       set: db.prepare('INSERT INTO records (kind, key, value, expires_at) VALUES (@kind, @key, @value, @expires) ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, consumed = 0'),
       get: db.prepare(`SELECT value FROM records WHERE kind = @kind AND key = @key AND ${LIVE}`).pluck(),
+      peek: db.prepare(`SELECT value, consumed FROM records WHERE kind = @kind AND key = @key AND ${LIVE}`),
       consume: db.prepare(`UPDATE records SET consumed = consumed + 1 WHERE kind = @kind AND key = @key AND ${LIVE} RETURNING value, consumed`),
       // An expired row with the same key is replaced; a live one wins (no change, so changes = 0).
       add: db.prepare(`INSERT INTO records (kind, key, value, expires_at) VALUES (@kind, @key, @value, @expires) ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, consumed = 0 WHERE NOT (records.expires_at = 0 OR records.expires_at > @now)`),
@@ -67,6 +68,11 @@ export class SqliteStore implements Store {
   async get<T>(kind: Kind, key: string): Promise<T | undefined> {
     const text = this.statements.get.get({ kind, key, now: nowSeconds() }) as string | undefined;
     return text === undefined ? undefined : (JSON.parse(text) as T);
+  }
+
+  async peek<T>(kind: Kind, key: string): Promise<{ value: T; consumed: boolean } | undefined> {
+    const row = this.statements.peek.get({ kind, key, now: nowSeconds() }) as { value: string; consumed: number } | undefined;
+    return row ? { value: JSON.parse(row.value) as T, consumed: row.consumed > 0 } : undefined;
   }
 
   async consume<T>(kind: Kind, key: string): Promise<Consumed<T> | undefined> {

@@ -21,6 +21,8 @@ export interface Store {
   /** Writes a record that expires after `ttlSeconds` (0: never). */
   set(kind: Kind, key: string, value: unknown, ttlSeconds: number): Promise<void>;
   get<T>(kind: Kind, key: string): Promise<T | undefined>;
+  /** A record and whether it has been consumed, without consuming it. */
+  peek<T>(kind: Kind, key: string): Promise<{ value: T; consumed: boolean } | undefined>;
   /**
    * Marks a record used and returns it, atomically. A second call returns it again with
    * `replayed: true` until the record expires, so a reused code can be told from an unknown one.

@@ -51,7 +51,9 @@ describe.each(implementations)('%s store', (_name, make) => {
 
   it('consumes once; a second consume is a replay until expiry; unknown is undefined', async () => {
     await store.set('code', 'k', { v: 1 }, 60);
+    expect(await store.peek('code', 'k')).toEqual({ value: { v: 1 }, consumed: false });
     expect(await store.consume('code', 'k')).toEqual({ value: { v: 1 }, replayed: false });
+    expect(await store.peek('code', 'k')).toEqual({ value: { v: 1 }, consumed: true });
     expect(await store.consume('code', 'k')).toEqual({ value: { v: 1 }, replayed: true });
     expect(await store.consume('code', 'other')).toBeUndefined();
     vi.setSystemTime(new Date('2027-01-01T00:02:00Z'));

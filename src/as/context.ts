@@ -1,0 +1,50 @@
+/** What every request handler of the authorization server shares. */
+import type { X509Certificate } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CompiledProfile } from '../engine/compiled-profile.js';
+import type { JwsVerifier } from '../crypto/jws.js';
+import type { Store } from '../store/store.js';
+import type { DpopNonces } from './dpop-nonces.js';
+import type { SigningKeys } from './keys.js';
+import type { EndpointUrls } from './options.js';
+import type { Users } from './users.js';
+
+/** The loaded profiles as one request sees them: read once, used throughout. */
+export interface ProfileSnapshot {
+  readonly generation: number;
+  readonly profiles: ReadonlyMap<string, CompiledProfile>;
+  readonly ids: readonly string[];
+}
+
+export interface AsConfig {
+  issuer: string;
+  urls: EndpointUrls;
+  /** The profile of clients that name none. */
+  defaultProfile: string;
+  dev: boolean;
+  /** Registration without an initial access token (loopback-only listener or development mode). */
+  openRegistration: boolean;
+  initialAccessTokens: readonly string[];
+  trustProxyCertHeader: boolean;
+  /** Server preferences in seconds; each client's profile may only shorten them. */
+  accessTokenLifetime: number;
+  requestUriLifetime: number;
+  refreshTokenLifetime: number;
+}
+
+export interface AsContext {
+  config: AsConfig;
+  /** The active profile set; replaced whole on reload. */
+  profiles(): ProfileSnapshot;
+  /** The active signing keys; replaced whole when keys.json changes. */
+  keys(): SigningKeys;
+  store: Store;
+  verifier: JwsVerifier;
+  nonces: DpopNonces;
+  users: Users;
+  /** CAs trusted to issue tls_client_auth certificates. */
+  clientCas: readonly X509Certificate[];
+  log: Logger;
+  /** Seconds since the epoch (a function so tests can move time). */
+  now(): number;
+}

@@ -1,0 +1,99 @@
+/**
+ * The authorization endpoint. The request names a client and a pushed request; the client's
+ * profile judges it (`authorization` stage, with the pushed parameters as the request, RFC 9126
+ * §4). A refusal goes back to the client's redirect URI when that URI is known to be the client's
+ * (it came with the client's own authenticated push), otherwise to an error page: an unverified
+ * redirect URI is never followed. An accepted request goes to the login and consent page, or in
+ * development mode straight to approval by the first demo user.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { adoptClient, findClient, type RegisteredClient } from '../clients.js';
+import type { AsContext } from '../context.js';
+import { invalidRequest, OAuthError } from '../errors.js';
+import { asOAuthError, defaultProfile, enforce, type Exchange } from '../exchange.js';
+import { authorizationFacts } from '../facts/authorization.js';
+import { tlsFacts } from '../facts/tls.js';
+import { parseParams, queryParams, readBody, FORM_MAX_BYTES, type Params } from '../http.js';
+import { issueCode, redirectError, respondToClient, responseModeOf } from '../steps/authorization-response.js';
+import { consumePushedRequest, findPushedRequest, type PushedRequest } from '../steps/pushed-requests.js';
+import { startInteraction } from './interaction.js';
+import type { User } from '../users.js';
+import { errorPage, sendPage } from '../views.js';
+
+/** Where a refusal may be sent: the redirect URI of a request the client itself pushed. */
+export interface Trusted {
+  client?: RegisteredClient;
+  pushed?: PushedRequest;
+}
+
+export function authorizationEndpoint(ctx: AsContext) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const snapshot = ctx.profiles();
+    let x: Exchange;
+    try {
+      x = { ctx, req, res, snapshot, now: ctx.now(), profile: defaultProfile(ctx, snapshot), decisions: [] };
+    } catch (e) {
+      next(e);
+      return;
+    }
+    const trusted: Trusted = {};
+    authorize(x, trusted).catch((e: unknown) => refuse(x, trusted, asOAuthError(e, ctx, 'authorization')));
+  };
+}
+
+async function authorize(x: Exchange, trusted: Trusted): Promise<void> {
+  const query = await requestParams(x.req);
+  const client = await findClient(x, query.client_id ?? '');
+  if (!client) throw invalidRequest(query.client_id ? 'unknown client_id' : 'the request has no client_id');
+  adoptClient(x, client);
+  trusted.client = client;
+  enforce(x, 'tls', tlsFacts(x, 'browser', 'authorization'));
+  const peeked = query.request_uri ? await findPushedRequest(x, query.request_uri) : undefined;
+  if (peeked?.client_id === client.client_id) trusted.pushed = peeked;
+  const used = peeked ? (await x.ctx.store.peek('pushed_request', peeked.request_uri))?.consumed : undefined;
+  enforce(x, 'authorization', authorizationFacts(x, client, query, { named: query.request_uri !== undefined, pushed: peeked, usedBefore: used }));
+  // The profile accepted the request; the server serves it only from the client's own pushed request.
+  const pushed = trusted.pushed;
+  if (!pushed) throw invalidRequest('this server takes authorization requests only as pushed requests of the same client (RFC 9126)');
+  if (x.ctx.config.dev) {
+    const user = x.ctx.users.first();
+    if (!user) throw new OAuthError('access_denied', 'development mode has no demo user to log in');
+    await completeAuthorization(x, client, pushed, query, user, x.now, x.now);
+    return;
+  }
+  await startInteraction(x, client, pushed, query);
+}
+
+/** GET takes the query; POST (OpenID Connect Core §3.1.2.1) a form body. */
+async function requestParams(req: Request): Promise<Params> {
+  if (req.method === 'GET') return queryParams(req);
+  if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use GET or POST', 405, { Allow: 'GET, POST' });
+  if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
+    throw new OAuthError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded', 415);
+  }
+  return parseParams((await readBody(req, FORM_MAX_BYTES)).toString('utf8'), 'form');
+}
+
+/**
+ * Approval: the pushed request is used up (atomically; a second approval of the same request_uri
+ * is judged as a reuse), a code is issued and sent to the client. `receivedAt` is when the
+ * authorization request arrived: the facts describe that request.
+ */
+export async function completeAuthorization(x: Exchange, client: RegisteredClient, pushed: PushedRequest, query: Params, user: User, receivedAt: number, authTime: number): Promise<void> {
+  const consumed = await consumePushedRequest(x, pushed.request_uri);
+  enforce(x, 'authorization', authorizationFacts(x, client, query, { named: true, pushed: consumed?.pushed, usedBefore: consumed?.replayed ?? true }, receivedAt));
+  const code = await issueCode(x, client, pushed, user, authTime);
+  respondToClient(x, pushed.params.redirect_uri as string, responseModeOf(pushed.params), { code, state: pushed.params.state as string | undefined });
+  x.ctx.log.info({ endpoint: 'authorization', client_id: client.client_id, profile: x.profile.id, decisions: x.decisions }, 'code issued');
+}
+
+/** A refusal: to the client's redirect URI when it is known to be the client's, else an error page. */
+export function refuse(x: Exchange, trusted: Trusted, error: OAuthError): void {
+  x.ctx.log.info({ endpoint: 'authorization', client_id: trusted.client?.client_id, profile: x.profile.id, decisions: x.decisions, error: error.error, rule: error.rule?.rule }, 'request refused');
+  const redirectUri = trusted.pushed?.params.redirect_uri;
+  if (trusted.pushed && typeof redirectUri === 'string' && error.status < 500) {
+    redirectError(x, redirectUri, trusted.pushed.params, error);
+    return;
+  }
+  sendPage(x.res, error.status >= 500 ? 500 : 400, errorPage(error.error, error.description));
+}

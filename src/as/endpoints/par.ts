@@ -1,0 +1,26 @@
+/**
+ * The pushed authorization request endpoint (RFC 9126): authenticate the client, check any DPoP
+ * proof (which binds the code to its key, RFC 9449 §10), let the profile judge the request, and
+ * keep it under a fresh request_uri for the lifetime the profile allows.
+ */
+import type { AsContext } from '../context.js';
+import { endpoint, enforce, type Exchange } from '../exchange.js';
+import { readForm } from '../http.js';
+import { parFacts } from '../facts/par.js';
+import { authenticateClient } from '../steps/authenticate-client.js';
+import { authorizationParams } from '../steps/authorization-params.js';
+import { checkDpopProof } from '../steps/dpop.js';
+import { pushRequest } from '../steps/pushed-requests.js';
+
+export function parEndpoint(ctx: AsContext) {
+  return endpoint(ctx, 'par', 'api', async (x: Exchange) => {
+    const form = await readForm(x.req);
+    const client = await authenticateClient(x, form, 'par');
+    const proof = await checkDpopProof(x, { htm: 'POST', htu: ctx.config.urls.par });
+    const params = authorizationParams(form);
+    enforce(x, 'par', parFacts(x, client, params, form));
+    const pushed = await pushRequest(x, client, params, proof?.jkt);
+    x.res.status(201).setHeader('Cache-Control', 'no-store');
+    x.res.json({ request_uri: pushed.request_uri, expires_in: pushed.expires_in });
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * The token endpoint: authenticate the client, check a DPoP proof (before any code is used up, so
+ * a nonce retry can still redeem it), redeem the grant (authorization code, refresh token or
+ * client credentials), let the client's profile judge the request (`token` stage), then mint.
+ * A code presented a second time ends its grant: the tokens issued from it stop working
+ * (RFC 6749 §4.1.2).
+ */
+import type { RegisteredClient } from '../clients.js';
+import type { AsContext } from '../context.js';
+import { endpoint, enforce, type Exchange } from '../exchange.js';
+import { readForm, type Params } from '../http.js';
+import { bindingCertificateFacts } from '../facts/certificate.js';
+import { codeFacts, tokenFacts, type SenderConstraint } from '../facts/token.js';
+import type { CodeRecord } from '../steps/authorization-response.js';
+import { authenticateClient } from '../steps/authenticate-client.js';
+import { checkDpopProof, type Proof } from '../steps/dpop.js';
+import { findRefreshToken, grantActive, mintTokens, type TokenBasis } from '../steps/tokens.js';
+
+export function tokenEndpoint(ctx: AsContext) {
+  return endpoint(ctx, 'token', 'api', async (x: Exchange) => {
+    const form = await readForm(x.req);
+    const client = await authenticateClient(x, form, 'token');
+    const pending = form.grant_type === 'authorization_code' && form.code ? await x.ctx.store.get<CodeRecord>('code', form.code) : undefined;
+    const proof = await checkDpopProof(x, { htm: 'POST', htu: ctx.config.urls.token, ...(pending?.dpop_jkt ? { expectedJkt: pending.dpop_jkt } : {}) });
+    const binding = senderConstraint(x, proof);
+    const redeemed = await redeem(x, client, form);
+    enforce(x, 'token', tokenFacts(x, client, form, redeemed.code, binding));
+    const minted = await mintTokens(x, client, redeemed.basis, binding, {
+      refreshToken: form.grant_type === 'authorization_code' && (client.metadata.grant_types ?? []).includes('refresh_token'),
+      idToken: form.grant_type === 'authorization_code' && redeemed.basis.scope.split(' ').includes('openid'),
+    });
+    await minted.save();
+    x.res.setHeader('Cache-Control', 'no-store');
+    x.res.setHeader('Pragma', 'no-cache');
+    x.res.json(minted.response);
+  });
+}
+
+/** The proof of possession presented: a DPoP proof, else the TLS client certificate. */
+function senderConstraint(x: Exchange, proof: Proof | undefined): SenderConstraint | undefined {
+  if (proof) return { method: 'dpop', dpop_jkt: proof.jkt };
+  const cert = bindingCertificateFacts(x);
+  return cert.thumbprint ? { method: 'mtls', mtls_thumbprint: cert.thumbprint } : undefined;
+}
+
+interface Redeemed {
+  code?: Record<string, unknown>;
+  basis: TokenBasis;
+}
+
+async function redeem(x: Exchange, client: RegisteredClient, form: Params): Promise<Redeemed> {
+  switch (form.grant_type) {
+    case 'authorization_code':
+      return redeemCode(x, form);
+    case 'refresh_token':
+      return redeemRefreshToken(x, client, form);
+    default:
+      // client_credentials, and grants the profile will refuse: the client acts for itself.
+      return { basis: { scope: form.scope ?? '' } };
+  }
+}
+
+async function redeemCode(x: Exchange, form: Params): Promise<Redeemed> {
+  const consumed = form.code ? await x.ctx.store.consume<CodeRecord>('code', form.code) : undefined;
+  if (!consumed) return { basis: { scope: '' } };
+  const code = consumed.value;
+  if (consumed.replayed) await x.ctx.store.delete('grant', code.grant_id);
+  return {
+    code: codeFacts(code, consumed.replayed, form.code_verifier),
+    basis: {
+      sub: code.sub, scope: code.scope, grant_id: code.grant_id, auth_time: code.auth_time,
+      ...(code.nonce !== undefined ? { nonce: code.nonce } : {}),
+      ...(code.authorization_details !== undefined ? { authorization_details: code.authorization_details } : {}),
+    },
+  };
+}
+
+async function redeemRefreshToken(x: Exchange, client: RegisteredClient, form: Params): Promise<Redeemed> {
+  const record = form.refresh_token ? await findRefreshToken(x, form.refresh_token) : undefined;
+  void client;
+  if (!record || !(await grantActive(x, record.grant_id))) return { basis: { scope: '' } };
+  return {
+    basis: {
+      sub: record.sub, scope: form.scope ?? record.scope, grant_id: record.grant_id,
+      ...(record.auth_time !== undefined ? { auth_time: record.auth_time } : {}),
+      ...(record.authorization_details !== undefined ? { authorization_details: record.authorization_details } : {}),
+    },
+  };
+}

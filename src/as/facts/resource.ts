@@ -1,0 +1,43 @@
+/** Facts of the `resource` stage: a request to a protected resource, with the access token as the AS recorded it. */
+import type { Exchange } from '../exchange.js';
+import type { AccessTokenRecord } from '../steps/tokens.js';
+import { bindingCertificateFacts } from './certificate.js';
+
+export interface Presentation {
+  token: string;
+  location: 'header' | 'query' | 'body';
+  /** The Authorization scheme as sent (header presentation only). */
+  scheme?: string;
+}
+
+/** The x-fapi-* headers (FAPI 1.0 §6.2.1, ecosystem profiles): the ones a profile may ask about. */
+function selectedHeaders(x: Exchange): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(x.req.headers)) {
+    if (name.startsWith('x-fapi-') && typeof value === 'string' && Object.keys(out).length < 20) out[name] = value.slice(0, 8192);
+  }
+  return out;
+}
+
+/** RFC 7235 §2.1: schemes compare case-insensitively; the facts carry the registered spelling. */
+function schemeName(scheme: string | undefined): 'Bearer' | 'DPoP' | undefined {
+  const lower = scheme?.toLowerCase();
+  return lower === 'bearer' ? 'Bearer' : lower === 'dpop' ? 'DPoP' : undefined;
+}
+
+export function resourceFacts(x: Exchange, uri: string, presented: Presentation, record: AccessTokenRecord | undefined, active: boolean, proofJkt: string | undefined): Record<string, unknown> {
+  const scheme = schemeName(presented.scheme);
+  return {
+    time: x.now,
+    http: { method: x.req.method, uri, headers: selectedHeaders(x) },
+    access_token: {
+      location: presented.location,
+      ...(scheme ? { scheme } : {}),
+      active,
+      ...(record ? { expires_at: record.expires_at, scopes: record.scope.split(' ').filter(Boolean).slice(0, 100) } : {}),
+      ...(record?.cnf ? { cnf: record.cnf } : {}),
+    },
+    certificate: bindingCertificateFacts(x),
+    ...(proofJkt ? { dpop_jkt: proofJkt } : {}),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Reading requests: bounded bodies, the media types each endpoint takes, and the parameter rules
+ * of RFC 6749 §3.1 (no parameter twice). Nothing here decides policy; a malformed request is an
+ * invalid_request before any fact is built.
+ */
+import type { Request } from 'express';
+import { invalidRequest, OAuthError } from './errors.js';
+
+export const FORM_MAX_BYTES = 64 * 1024;
+export const JSON_MAX_BYTES = 64 * 1024;
+
+export type Params = Record<string, string>;
+
+function mediaType(req: Request): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** The raw body, refused past `max` bytes and when it carries a content coding we do not decode. */
+export function readBody(req: Request, max: number): Promise<Buffer> {
+  const coding = req.headers['content-encoding'];
+  if (coding && coding.toLowerCase() !== 'identity') return Promise.reject(new OAuthError('invalid_request', `Content-Encoding ${coding.slice(0, 32)} is not supported`, 415));
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > max) return Promise.reject(new OAuthError('invalid_request', `request body is larger than ${max} bytes`, 413));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new OAuthError('invalid_request', `request body is larger than ${max} bytes`, 413));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', () => reject(invalidRequest('the request body could not be read')));
+  });
+}
+
+/**
+ * Parameters from a query string or form body: each at most once (RFC 6749 §3.1), UTF-8, at most
+ * 100 of them. Parameters sent without a value are treated as omitted (§3.1 as well).
+ */
+export function parseParams(text: string, where: string): Params {
+  const params: Params = Object.create(null) as Params;
+  let count = 0;
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (++count > 100) throw invalidRequest(`more than 100 ${where} parameters`);
+    if (Object.hasOwn(params, name)) throw invalidRequest(`parameter ${safeName(name)} is included more than once (RFC 6749 section 3.1)`);
+    if (value !== '') params[name] = value;
+  }
+  return params;
+}
+
+const safeName = (name: string) => `'${name.replace(/[^\x20-\x7e]/g, '?').slice(0, 64)}'`;
+
+/** An application/x-www-form-urlencoded body, as the back-channel endpoints take. */
+export async function readForm(req: Request): Promise<Params> {
+  if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', 405, { Allow: 'POST' });
+  if (mediaType(req) !== 'application/x-www-form-urlencoded') {
+    throw new OAuthError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded', 415);
+  }
+  const body = await readBody(req, FORM_MAX_BYTES);
+  return parseParams(body.toString('utf8'), 'form');
+}
+
+/** A JSON object body (dynamic client registration). */
+export async function readJsonObject(req: Request): Promise<Record<string, unknown>> {
+  if (mediaType(req) !== 'application/json') throw new OAuthError('invalid_request', 'Content-Type must be application/json', 415);
+  const text = (await readBody(req, JSON_MAX_BYTES)).toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalidRequest('the request body is not valid JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidRequest('the request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** The query string of a request, parsed with the same rules as a form. */
+export function queryParams(req: Request): Params {
+  const url = req.originalUrl;
+  const q = url.indexOf('?');
+  return q < 0 ? (Object.create(null) as Params) : parseParams(url.slice(q + 1), 'query');
+}
+
+/** The Authorization header split into its scheme (as sent) and credentials. */
+export function authorizationHeader(req: Request): { scheme: string; credentials: string } | undefined {
+  const value = req.headers.authorization;
+  if (!value) return undefined;
+  const space = value.indexOf(' ');
+  if (space <= 0) return { scheme: value, credentials: '' };
+  return { scheme: value.slice(0, space), credentials: value.slice(space + 1).trim() };
+}

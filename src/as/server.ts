@@ -1,0 +1,167 @@
+/**
+ * Starting the reference authorization server: data directory (TLS certificate, signing keys,
+ * durable store, demo users), the profile registry it shares with the decision service, the
+ * checks a profile set must pass before the server serves it, and the HTTPS listener.
+ */
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { JwsVerifier } from '../crypto/jws.js';
+import type { Settings } from '../engine/types.js';
+import { MemoryStore } from '../store/memory.js';
+import { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/store.js';
+import { createAsApp } from './app.js';
+import type { AsConfig, AsContext, ProfileSnapshot } from './context.js';
+import { discoveryProblems } from './endpoints/discovery.js';
+import { DpopNonces } from './dpop-nonces.js';
+import { KeyFileStore, SigningKeys } from './keys.js';
+import { checkIssuer, DEFAULT_AS_HOST, DEFAULT_AS_PORT, DEFAULT_DATA_DIR, DEFAULT_PROFILE, endpointUrls, type AsOptions } from './options.js';
+import { servable } from './servable.js';
+import { describeCertificate, serverCertificate, serverTlsOptions, tlsPolicy } from './tls.js';
+import { Users } from './users.js';
+
+export interface AsServer {
+  url: string;
+  issuer: string;
+  port: number;
+  server: Server;
+  ctx: AsContext;
+  /** The certificate the server presents (PEM), for clients that must trust it. */
+  certificate: string;
+  /** Re-reads keys.json now (what SIGHUP and the key-file watch do). */
+  reloadKeys(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AsStartOptions extends AsOptions {
+  /** Where the active profile set comes from (the registry the decision service uses too). */
+  profiles: () => ProfileSnapshot;
+  log?: Logger;
+  /** Milliseconds between checks of keys.json for a rotation (default 2000). */
+  keyPollMs?: number;
+  /** Server preferences, shortened further by each client's profile. */
+  accessTokenLifetime?: number;
+  requestUriLifetime?: number;
+  refreshTokenLifetime?: number;
+  /** Test hook: the clock, in seconds. */
+  now?: () => number;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+/** Every problem that keeps the server from serving a profile set; empty when it can. */
+export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[] {
+  const profile = snapshot.profiles.get(ctx.config.defaultProfile);
+  if (!profile) return [`the default profile '${ctx.config.defaultProfile}' is not loaded (loaded: ${snapshot.ids.join(', ') || 'none'})`];
+  const reason = servable(profile);
+  if (reason) return [`the default profile '${profile.id}' cannot be served: ${reason}`];
+  return discoveryProblems(ctx, snapshot).map((p) => `discovery metadata refused by ${profile.id}: ${p}`);
+}
+
+function signingAlgorithms(settings: readonly Settings[]): string[] {
+  return [...new Set(settings.flatMap((s) => (s.signing_algs as { id_token: string[] }).id_token))];
+}
+
+function readCas(file: string | undefined): X509Certificate[] {
+  if (!file) return [];
+  const pems = readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return pems.map((pem) => new X509Certificate(pem));
+}
+
+export async function startAs(options: AsStartOptions): Promise<AsServer> {
+  const host = options.host ?? DEFAULT_AS_HOST;
+  if (options.dev && !isLoopback(host)) throw new Error(`--dev is refused unless the server listens on loopback only (host is ${host})`);
+  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const log = options.log ?? pino({ name: 'fapi-policy-as', base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: false }));
+  const snapshot = options.profiles();
+  const settings = [...snapshot.profiles.values()].map((p) => p.settings);
+  const rsaBits = Math.max(2048, ...settings.map((s) => (s.keys as { rsa_min_bits: number }).rsa_min_bits));
+
+  const keyFile = new KeyFileStore(dataDir);
+  const made = keyFile.ensure(signingAlgorithms(settings), rsaBits);
+  if (made.length) log.info({ algorithms: made, file: keyFile.path }, 'signing keys generated');
+  let keys = await SigningKeys.load(keyFile);
+  const issuerHost = options.issuer ? new URL(options.issuer).hostname : 'localhost';
+  const certificate = serverCertificate(dataDir, [issuerHost], options.tls);
+  const policy = tlsPolicy(settings);
+  if (policy.unknown.length) log.warn({ suites: policy.unknown }, 'cipher suites without a known OpenSSL name are not offered');
+
+  const store: Store = options.store === 'memory' ? new MemoryStore() : new SqliteStore(join(dataDir, 'store.sqlite'));
+  const config: AsConfig = {
+    issuer: '', urls: endpointUrls('https://invalid'), defaultProfile: options.profile ?? DEFAULT_PROFILE, dev: options.dev ?? false,
+    openRegistration: (options.dev ?? false) || isLoopback(host), initialAccessTokens: options.initialAccessTokens ?? [],
+    trustProxyCertHeader: options.trustProxyCertHeader ?? false,
+    accessTokenLifetime: options.accessTokenLifetime ?? 600, requestUriLifetime: options.requestUriLifetime ?? 60,
+    refreshTokenLifetime: options.refreshTokenLifetime ?? 30 * 86_400,
+  };
+  const ctx: AsContext = {
+    config, profiles: options.profiles, keys: () => keys, store, verifier: new JwsVerifier(), nonces: new DpopNonces(),
+    users: Users.load(options.usersFile ?? join(dataDir, 'users.json')), clientCas: readCas(options.clientCa), log,
+    now: options.now ?? (() => Math.floor(Date.now() / 1000)),
+  };
+
+  const server = createServer({
+    ...serverTlsOptions(certificate, policy),
+    requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024,
+  }, createAsApp(ctx));
+  const port = await listen(server, options.port ?? DEFAULT_AS_PORT, host);
+  config.issuer = checkIssuer(options.issuer ?? `https://localhost:${port}`);
+  config.urls = endpointUrls(config.issuer);
+
+  const problems = setProblems(ctx, snapshot);
+  if (problems.length) {
+    await new Promise<void>((r) => server.close(() => r()));
+    await store.close();
+    throw new Error(`the authorization server cannot serve the loaded profiles:\n  ${problems.join('\n  ')}`);
+  }
+
+  const reloadKeys = async () => {
+    keys = await SigningKeys.load(keyFile);
+    log.info({ kids: keys.jwks.keys.map((k) => k.kid) }, 'signing keys reloaded');
+  };
+  let keyMtime = keyFile.mtimeMs();
+  const keyPoll = setInterval(() => {
+    const mtime = keyFile.mtimeMs();
+    if (mtime === keyMtime) return;
+    keyMtime = mtime;
+    reloadKeys().catch((e: unknown) => log.error({ err: (e as Error).message }, 'signing keys could not be reloaded; the previous keys stay active'));
+  }, options.keyPollMs ?? 2000);
+  keyPoll.unref();
+
+  const cert = describeCertificate(certificate.cert);
+  log.info({ issuer: config.issuer, dev: config.dev, open_registration: config.openRegistration, profile: config.defaultProfile, tls: { ...cert, source: certificate.source, versions: policy.versions }, store: options.store ?? 'sqlite', data_dir: dataDir }, 'authorization server started');
+  if (config.dev) log.warn('DEVELOPMENT MODE: open registration and automatic consent by the first demo user; never expose this server');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, issuer: config.issuer, port, server, ctx, certificate: certificate.cert, reloadKeys,
+    close: () => (closing ??= (async () => {
+      clearInterval(keyPoll);
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), 2000);
+      await closed;
+      clearTimeout(timer);
+      await store.close();
+    })()),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolvePort((server.address() as AddressInfo).port);
+    });
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * A request to a protected resource (the sample API, userinfo): find the access token where the
+ * client put it, look it up, check a DPoP proof made for it, and let the profile of the client
+ * the token was issued to judge the request (`resource` stage).
+ */
+import type { Exchange } from '../exchange.js';
+import { adoptClient, findClient } from '../clients.js';
+import { OAuthError } from '../errors.js';
+import { enforce } from '../exchange.js';
+import { authorizationHeader, queryParams } from '../http.js';
+import { resourceFacts, type Presentation } from '../facts/resource.js';
+import { tlsFacts } from '../facts/tls.js';
+import { checkDpopProof } from './dpop.js';
+import { findAccessToken, grantActive, type AccessTokenRecord } from './tokens.js';
+
+/** Where the token is: the Authorization header, else an access_token query parameter (which the profile judges). */
+function presentation(x: Exchange): Presentation {
+  const header = authorizationHeader(x.req);
+  if (header?.credentials) return { token: header.credentials, location: 'header', scheme: header.scheme };
+  const query = queryParams(x.req);
+  if (query.access_token) return { token: query.access_token, location: 'query' };
+  throw new OAuthError('invalid_token', 'send an access token in the Authorization header (RFC 6750 section 2.1)', 401);
+}
+
+export interface AuthorizedRequest {
+  record: AccessTokenRecord;
+}
+
+export async function authorizeResourceRequest(x: Exchange, uri: string): Promise<AuthorizedRequest> {
+  const presented = presentation(x);
+  const record = presented.token.length <= 512 ? await findAccessToken(x, presented.token) : undefined;
+  const client = record ? await findClient(x, record.client_id) : undefined;
+  if (client) adoptClient(x, client);
+  const active = !!record && !!client && record.expires_at > x.now && (await grantActive(x, record.grant_id));
+  enforce(x, 'tls', tlsFacts(x, 'api', 'resource'));
+  const proof = await checkDpopProof(x, { htm: x.req.method, htu: uri, accessToken: presented.token, ...(record?.cnf?.jkt ? { expectedJkt: record.cnf.jkt } : {}) });
+  enforce(x, 'resource', resourceFacts(x, uri, presented, record, active, proof?.jkt));
+  if (!record || !active) throw new OAuthError('invalid_token', 'the access token is not active', 401);
+  return { record };
+}

@@ -1,0 +1,153 @@
+/**
+ * Tokens the AS issues: opaque access and refresh tokens (256 random bits, recorded in the store,
+ * so they can be revoked and introspected) and ID tokens (signed JWTs). Lifetimes and algorithms
+ * come from the client's profile; the server's own preferences only ever shorten a lifetime.
+ */
+import type { RegisteredClient } from '../clients.js';
+import type { Exchange } from '../exchange.js';
+import { credentialHash, randomCredential } from './credentials.js';
+import { GRANT_TTL_SECONDS } from './authorization-response.js';
+import type { SenderConstraint } from '../facts/token.js';
+
+export interface Confirmation {
+  jkt?: string;
+  'x5t#S256'?: string;
+}
+
+export interface AccessTokenRecord {
+  client_id: string;
+  sub?: string;
+  scope: string;
+  grant_id?: string;
+  cnf?: Confirmation;
+  token_type: 'DPoP' | 'Bearer';
+  issued_at: number;
+  expires_at: number;
+  authorization_details?: unknown;
+}
+
+export interface RefreshTokenRecord {
+  client_id: string;
+  grant_id: string;
+  sub: string;
+  scope: string;
+  issued_at: number;
+  expires_at: number;
+  auth_time?: number;
+  authorization_details?: unknown;
+}
+
+/** What a token response is made from: the grant's subject and scope. */
+export interface TokenBasis {
+  sub?: string;
+  scope: string;
+  grant_id?: string;
+  auth_time?: number;
+  nonce?: string;
+  authorization_details?: unknown;
+}
+
+export interface IssuedTokens {
+  access_token: string;
+  token_type: 'DPoP' | 'Bearer';
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+  id_token?: string;
+  authorization_details?: unknown;
+}
+
+interface Lifetimes {
+  access_token: number;
+  access_token_min: number;
+  bearer_access_token: number;
+}
+
+/** The access-token lifetime: the server's preference within the profile's bounds (bearer tokens have their own cap). */
+export function accessTokenLifetime(x: Exchange, bound: boolean): number {
+  const l = x.profile.settings.lifetimes as Lifetimes;
+  const max = bound ? l.access_token : Math.min(l.access_token, l.bearer_access_token);
+  return Math.max(Math.min(x.ctx.config.accessTokenLifetime, max), Math.min(l.access_token_min, max));
+}
+
+export function confirmationOf(binding: SenderConstraint | undefined): Confirmation | undefined {
+  if (binding?.method === 'dpop' && binding.dpop_jkt) return { jkt: binding.dpop_jkt };
+  if (binding?.method === 'mtls' && binding.mtls_thumbprint) return { 'x5t#S256': binding.mtls_thumbprint };
+  return undefined;
+}
+
+/** The ID token algorithm: the client's registered one, else the first the profile allows that the AS has a key for. */
+export function idTokenAlg(x: Exchange, client: RegisteredClient): string | undefined {
+  const registered = client.metadata.id_token_signed_response_alg;
+  if (typeof registered === 'string') return registered;
+  const allowed = (x.profile.settings.signing_algs as { id_token: string[] }).id_token;
+  const keys = x.ctx.keys();
+  return allowed.find((alg) => keys.has(alg));
+}
+
+export interface Minted {
+  response: IssuedTokens;
+  /** Persists the tokens: called only once the response is allowed to go out. */
+  save(): Promise<void>;
+}
+
+export async function mintTokens(x: Exchange, client: RegisteredClient, basis: TokenBasis, binding: SenderConstraint | undefined, options: { refreshToken: boolean; idToken: boolean }): Promise<Minted> {
+  const cnf = confirmationOf(binding);
+  const lifetime = accessTokenLifetime(x, cnf !== undefined);
+  const accessToken = randomCredential();
+  const tokenType = binding?.method === 'dpop' ? 'DPoP' : 'Bearer';
+  const access: AccessTokenRecord = {
+    client_id: client.client_id, scope: basis.scope, token_type: tokenType, issued_at: x.now, expires_at: x.now + lifetime,
+    ...(basis.sub ? { sub: basis.sub } : {}), ...(basis.grant_id ? { grant_id: basis.grant_id } : {}), ...(cnf ? { cnf } : {}),
+    ...(basis.authorization_details !== undefined ? { authorization_details: basis.authorization_details } : {}),
+  };
+  const response: IssuedTokens = { access_token: accessToken, token_type: tokenType, expires_in: lifetime, ...(basis.scope ? { scope: basis.scope } : {}) };
+  if (basis.authorization_details !== undefined) response.authorization_details = basis.authorization_details;
+  let refresh: [string, RefreshTokenRecord] | undefined;
+  if (options.refreshToken && basis.grant_id && basis.sub) {
+    const token = randomCredential();
+    const ttl = Math.min(x.ctx.config.refreshTokenLifetime, GRANT_TTL_SECONDS);
+    refresh = [token, {
+      client_id: client.client_id, grant_id: basis.grant_id, sub: basis.sub, scope: basis.scope, issued_at: x.now, expires_at: x.now + ttl,
+      ...(basis.auth_time !== undefined ? { auth_time: basis.auth_time } : {}),
+      ...(basis.authorization_details !== undefined ? { authorization_details: basis.authorization_details } : {}),
+    }];
+    response.refresh_token = token;
+  }
+  if (options.idToken && basis.sub) response.id_token = await idToken(x, client, basis, lifetime);
+  return {
+    response,
+    save: async () => {
+      await x.ctx.store.set('access_token', credentialHash(accessToken), access, lifetime + 300);
+      if (refresh) await x.ctx.store.set('refresh_token', credentialHash(refresh[0]), refresh[1], refresh[1].expires_at - x.now);
+    },
+  };
+}
+
+async function idToken(x: Exchange, client: RegisteredClient, basis: TokenBasis, lifetime: number): Promise<string> {
+  const alg = idTokenAlg(x, client);
+  if (!alg) throw new Error('no signing key for any ID token algorithm the profile allows');
+  const user = basis.sub ? x.ctx.users.bySub(basis.sub) : undefined;
+  const scopes = new Set(basis.scope.split(' '));
+  return x.ctx.keys().sign(alg, {
+    iss: x.ctx.config.issuer, sub: basis.sub, aud: client.client_id, iat: x.now, exp: x.now + lifetime,
+    ...(basis.auth_time !== undefined ? { auth_time: basis.auth_time } : {}),
+    ...(basis.nonce !== undefined ? { nonce: basis.nonce } : {}),
+    ...(user && scopes.has('profile') ? { name: user.name } : {}),
+    ...(user && scopes.has('email') ? { email: user.email } : {}),
+  });
+}
+
+/** A presented access token's record, if it is one the AS issued (expired ones included, for the facts). */
+export function findAccessToken(x: Exchange, token: string): Promise<AccessTokenRecord | undefined> {
+  return x.ctx.store.get<AccessTokenRecord>('access_token', credentialHash(token));
+}
+
+export function findRefreshToken(x: Exchange, token: string): Promise<RefreshTokenRecord | undefined> {
+  return x.ctx.store.get<RefreshTokenRecord>('refresh_token', credentialHash(token));
+}
+
+/** Whether the grant a token came from still stands (a replayed code or a revocation ends it). */
+export async function grantActive(x: Exchange, grantId: string | undefined): Promise<boolean> {
+  return grantId === undefined || (await x.ctx.store.get('grant', grantId)) !== undefined;
+}

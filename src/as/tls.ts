@@ -1,0 +1,123 @@
+/**
+ * The server's TLS: its certificate (given, or self-signed into the data directory on first
+ * start) and the protocol versions and cipher suites it offers, taken from the `tls` settings of
+ * the loaded profiles. One listener serves browsers and back-channel clients, so it offers every
+ * suite some profile allows for either; the `tls` stage then judges each request's negotiated
+ * suite against its endpoint kind. A client certificate is requested on every connection but
+ * never required or validated by TLS itself: the application judges it (RFC 8705).
+ */
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getCiphers, type SecureVersion, type TlsOptions } from 'node:tls';
+import { issueCertificate } from '../crypto/issue-certificate.js';
+import type { Settings } from '../engine/types.js';
+
+export interface ServerCertificate {
+  cert: string;
+  key: string;
+  /** Where it came from, for the start-up log. */
+  source: 'given' | 'generated' | 'data-dir';
+}
+
+/** The certificate to serve: --tls-cert/--tls-key, else data-dir/tls/{cert,key}.pem, made on first start. */
+export function serverCertificate(dataDir: string, hostnames: readonly string[], given?: { cert: string; key: string }): ServerCertificate {
+  if (given) return { cert: readFileSync(given.cert, 'utf8'), key: readFileSync(given.key, 'utf8'), source: 'given' };
+  const dir = join(dataDir, 'tls');
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  if (existsSync(certPath) && existsSync(keyPath)) return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), source: 'data-dir' };
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const dns = hostnames.filter((h) => !/^[\d.:]+$/.test(h));
+  const cert = issueCertificate({
+    subject: `CN=${dns[0] ?? 'localhost'},O=fapi-policy development certificate`,
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    san: { dns: [...new Set(['localhost', ...dns])], ip: ['127.0.0.1', '::1'] },
+    days: 825,
+  });
+  const key = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  writeFileSync(keyPath, key, { mode: 0o600 });
+  writeFileSync(certPath, cert, { mode: 0o644 });
+  return { cert, key, source: 'generated' };
+}
+
+/** TLS 1.2 suites by IANA name (what profiles and the `tls` facts use) to OpenSSL's names. */
+const OPENSSL_NAMES: Readonly<Record<string, string>> = {
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
+  TLS_ECDHE_ECDSA_WITH_AES_128_CCM: 'ECDHE-ECDSA-AES128-CCM',
+  TLS_ECDHE_ECDSA_WITH_AES_256_CCM: 'ECDHE-ECDSA-AES256-CCM',
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: 'ECDHE-ECDSA-AES128-SHA256',
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: 'ECDHE-RSA-AES128-SHA256',
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: 'ECDHE-ECDSA-AES256-SHA384',
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: 'ECDHE-RSA-AES256-SHA384',
+  TLS_DHE_RSA_WITH_AES_128_GCM_SHA256: 'DHE-RSA-AES128-GCM-SHA256',
+  TLS_DHE_RSA_WITH_AES_256_GCM_SHA384: 'DHE-RSA-AES256-GCM-SHA384',
+};
+
+/** TLS 1.3 suites: all three AEADs are acceptable to every shipped profile. */
+const TLS13_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
+
+const VERSION_ORDER: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+export interface TlsPolicy {
+  minVersion: SecureVersion;
+  maxVersion: SecureVersion;
+  /** OpenSSL cipher string: the back-channel suites first (server preference), then browser-only ones. */
+  ciphers: string;
+  /** IANA names offered, for the server-configuration facts. */
+  suites: string[];
+  versions: SecureVersion[];
+  /** IANA names no profile-independent OpenSSL name is known for (left out, and logged). */
+  unknown: string[];
+}
+
+/** The union of what the given profiles' tls settings allow. */
+export function tlsPolicy(settings: readonly Settings[]): TlsPolicy {
+  const tls = settings.map((s) => s.tls as { versions: string[]; cipher_suites: string[]; browser_cipher_suites: string[] });
+  const versions = VERSION_ORDER.filter((v) => tls.some((t) => t.versions.includes(v)));
+  if (!versions.length) throw new Error('no TLS version is allowed by the loaded profiles');
+  const api = tls.flatMap((t) => t.cipher_suites);
+  const browser = tls.flatMap((t) => t.browser_cipher_suites);
+  const iana = [...new Set([...api, ...browser])];
+  const available = new Set(getCiphers().map((c) => c.toUpperCase()));
+  const known = iana.filter((s) => OPENSSL_NAMES[s] && available.has(OPENSSL_NAMES[s] as string));
+  return {
+    minVersion: versions[0] as SecureVersion,
+    maxVersion: versions[versions.length - 1] as SecureVersion,
+    ciphers: [...TLS13_SUITES, ...known.map((s) => OPENSSL_NAMES[s])].join(':'),
+    suites: [...(versions.includes('TLSv1.3') ? TLS13_SUITES : []), ...known],
+    versions,
+    unknown: iana.filter((s) => !known.includes(s)),
+  };
+}
+
+/** Options for https.createServer: our certificate, the profile's versions and suites, client certificates requested. */
+export function serverTlsOptions(certificate: ServerCertificate, policy: TlsPolicy): TlsOptions {
+  return {
+    cert: certificate.cert,
+    key: certificate.key,
+    minVersion: policy.minVersion,
+    maxVersion: policy.maxVersion,
+    ciphers: policy.ciphers,
+    honorCipherOrder: true,
+    // RFC 8705 §7.2: the server asks every client for a certificate, but self-signed ones must reach
+    // the application (self_signed_tls_client_auth), so TLS never refuses or validates them.
+    requestCert: true,
+    rejectUnauthorized: false,
+  };
+}
+
+/** Subject names and key size of the server certificate, for the start-up log and the server facts. */
+export function describeCertificate(pem: string): { subject: string; validTo: string; keyType: string; bits: number } {
+  const x = new X509Certificate(pem);
+  const details = x.publicKey.asymmetricKeyDetails ?? {};
+  const bits = details.modulusLength ?? (details.namedCurve === 'prime256v1' ? 256 : details.namedCurve === 'secp384r1' ? 384 : 0);
+  return { subject: x.subject.replace(/\n/g, ', '), validTo: x.validTo, keyType: x.publicKey.asymmetricKeyType ?? 'unknown', bits };
+}
