@@ -80,10 +80,22 @@ export function endpoint(ctx: AsContext, name: string, kind: EndpointKind, steps
         const error = asOAuthError(e, ctx, name);
         logExchange(x, name, error);
         if (kind === 'browser' && !(e instanceof OAuthError)) return next(e);
-        sendOAuthError(res, kind === 'resource' && error.status === 401 ? resourceChallenge(error, resourceSchemes(x), dpopAlgs(x)) : error);
+        sendOAuthError(res, kind === 'resource' ? atResource(x, error) : error);
       },
     );
   };
+}
+
+/**
+ * At a protected resource an unusable token or proof is a 401 with a challenge (RFC 6750 §3.1,
+ * RFC 9449 §7.1 and §9), whatever status the same error code has at the token endpoint.
+ */
+const CHALLENGED = new Set(['invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce']);
+
+function atResource(x: Exchange, error: OAuthError): OAuthError {
+  if (!CHALLENGED.has(error.error)) return error;
+  const challenged = new OAuthError(error.error, error.description, 401, error.headers, error.rule);
+  return resourceChallenge(challenged, resourceSchemes(x), dpopAlgs(x));
 }
 
 function resourceSchemes(x: Exchange): string[] {
