@@ -1,9 +1,11 @@
 /** The FAPI 2.0 flow driven by openid-client, shared by the interop and negative tests. */
 import { webcrypto } from 'node:crypto';
-import { exportJWK, type JWK } from 'jose';
+import { exportJWK, type CryptoKey, type JWK } from 'jose';
 import * as client from 'openid-client';
 import { trustingFetch, type TestAs } from './helpers.js';
 import type { Identity } from './pki.js';
+
+type CryptoKeyPair = { privateKey: CryptoKey; publicKey: CryptoKey };
 
 export type AuthMethod = 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth';
 export type Binding = 'dpop' | 'mtls';
@@ -62,7 +64,7 @@ export async function registerClient(as: TestAs, options: RegisterOptions): Prom
     ...options.metadata,
   };
   const auth = signingKey ? client.PrivateKeyJwt({ key: signingKey.privateKey, kid: 'sig-1' }) : client.TlsClientAuth();
-  const config = await client.dynamicClientRegistration(new URL(as.issuer), metadata, auth, { [client.customFetch]: fetchImpl });
+  const config = await client.dynamicClientRegistration(new URL(as.issuer), metadata as Partial<client.ClientMetadata>, auth, { [client.customFetch]: fetchImpl });
   config[client.customFetch] = fetchImpl;
   const dpop = options.binding === 'dpop' ? client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) : undefined;
   return { config, fetch: fetchImpl, ...(dpop ? { dpop } : {}), ...(signingKey ? { signingKey } : {}), clientId: config.clientMetadata().client_id, redirectUri: REDIRECT_URI };

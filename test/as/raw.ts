@@ -3,7 +3,7 @@
  * asks for (wrong aud, stale iat, another key…), so each refusal can be provoked precisely.
  */
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
-import { exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { TestAs } from './helpers.js';
 import { trustingFetch } from './helpers.js';
 import { REDIRECT_URI } from './flow.js';
@@ -12,6 +12,8 @@ import type { Identity } from './pki.js';
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const b64 = (bytes = 32) => randomBytes(bytes).toString('base64url');
 export const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+type CryptoKeyPair = { privateKey: CryptoKey; publicKey: CryptoKey };
 
 export interface KeyPair {
   privateKey: CryptoKey;
