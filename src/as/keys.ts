@@ -30,13 +30,12 @@ interface KeyFile {
 export const KEYS_FILE = 'keys.json';
 
 /** Algorithms the AS can make keys for; anything else in a profile is reported, not guessed at. */
+const rsa = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits }).privateKey;
 const KEY_MAKERS: Readonly<Record<string, (rsaBits: number) => KeyObject>> = {
-  PS256: (bits) => generateKeyPairSync('rsa', { modulusLength: bits }).privateKey,
-  PS384: (bits) => generateKeyPairSync('rsa', { modulusLength: bits }).privateKey,
-  PS512: (bits) => generateKeyPairSync('rsa', { modulusLength: bits }).privateKey,
-  RS256: (bits) => generateKeyPairSync('rsa', { modulusLength: bits }).privateKey,
+  PS256: rsa, PS384: rsa, PS512: rsa, RS256: rsa, RS384: rsa, RS512: rsa,
   ES256: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
   ES384: () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey,
+  ES512: () => generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey,
   EdDSA: () => generateKeyPairSync('ed25519').privateKey,
   Ed25519: () => generateKeyPairSync('ed25519').privateKey,
 };

@@ -9,15 +9,28 @@ export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Headers of every page: no caching, no framing, no script, forms only to ourselves. */
-export function sendPage(res: Response, status: number, html: string): void {
+/**
+ * Headers of every page: no caching, no framing, no script, forms only to ourselves — and to the
+ * one client origin a form's answer redirects to (browsers apply form-action to redirects too).
+ */
+export function sendPage(res: Response, status: number, html: string, formTarget?: string): void {
+  const target = formTarget ? ` ${originOf(formTarget)}` : '';
   res.status(status);
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Security-Policy', "default-src 'none'; img-src https:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  res.setHeader('Content-Security-Policy', `default-src 'none'; img-src https:; style-src 'unsafe-inline'; form-action 'self'${target}; frame-ancestors 'none'; base-uri 'none'`);
   res.setHeader('X-Frame-Options', 'DENY');
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.send(html);
+}
+
+function originOf(url: string): string {
+  try {
+    const { origin } = new URL(url);
+    return /^https?:\/\/[A-Za-z0-9.[\]:-]+$/.test(origin) ? origin : '';
+  } catch {
+    return '';
+  }
 }
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}

@@ -13,8 +13,9 @@ import { bundle } from './commands/bundle.js';
 import { serve } from './commands/serve.js';
 import { start } from './commands/start.js';
 import { test } from './commands/test.js';
+import { keys } from './commands/keys.js';
 
-export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start];
+export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start, keys];
 
 export function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

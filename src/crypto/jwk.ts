@@ -36,7 +36,7 @@ const CURVE_BITS: Readonly<Record<string, number>> = {
 
 /** What the facts' `key` carries: type and size in bits (RSA: modulus; EC/OKP: curve). */
 export interface KeyMeasurement {
-  kty: 'RSA' | 'EC' | 'OKP' | 'oct';
+  kty: (typeof KEY_TYPES)[number];
   bits: number;
   crv?: string;
   kid?: string;
@@ -44,9 +44,11 @@ export interface KeyMeasurement {
   use?: string;
 }
 
+const KEY_TYPES = ['RSA', 'EC', 'OKP', 'oct'] as const;
+
 export function measureKey(jwk: JWK): KeyMeasurement {
-  const kty = jwk.kty;
-  if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP' && kty !== 'oct') throw new JwkError('unsupported or missing kty');
+  const kty = KEY_TYPES.find((t) => t === jwk.kty);
+  if (!kty) throw new JwkError('unsupported or missing kty');
   const out: KeyMeasurement = { kty, bits: bitsOf(jwk) };
   for (const m of ['crv', 'kid', 'alg', 'use'] as const) {
     const v = jwk[m];

@@ -87,7 +87,7 @@ function page(x: Exchange, interaction: Interaction, client: RegisteredClient, s
     ...(p.authorization_details !== undefined ? { authorizationDetails: p.authorization_details } : {}),
     ...(error ? { error } : {}),
     ...(username ? { username } : {}),
-  }));
+  }), typeof p.redirect_uri === 'string' ? p.redirect_uri : undefined);
 }
 
 function run(ctx: AsContext, step: (x: Exchange, trusted: Trusted) => Promise<void>) {
