@@ -8,7 +8,8 @@ import { handleEvaluation, handleEvaluations } from './authzen.js';
 import type { PdpContext, RequestMeta } from './context.js';
 import { handleDecide } from './decide.js';
 import { methodNotAllowed, sendError, toHttpError, type ErrorStyle } from './errors.js';
-import { isPlainObject, parseJson, readBody, requireHeaderCount, requireJson } from './limits.js';
+import { parseJson } from './json.js';
+import { isPlainObject, readBody, requireHeaderCount, requireJson } from './limits.js';
 
 interface DecisionRoute {
   api: 'native' | 'authzen';
