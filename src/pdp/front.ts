@@ -9,7 +9,7 @@ import type { PdpContext, RequestMeta } from './context.js';
 import { handleDecide } from './decide.js';
 import { methodNotAllowed, sendError, toHttpError, type ErrorStyle } from './errors.js';
 import { parseJson } from './json.js';
-import { isPlainObject, readBody, requireHeaderCount, requireJson } from './limits.js';
+import { isPlainObject, readBody, requireHeaderCount, requireIdentityCoding, requireJson } from './limits.js';
 
 interface DecisionRoute {
   api: 'native' | 'authzen';
@@ -55,7 +55,7 @@ export function createFront(ctx: PdpContext, fallback: RequestListener): Request
   };
 }
 
-/** Method, credentials and media type are checked before a byte of the body is read. */
+/** Method, credentials, media type and coding are checked before a byte of the body is read. */
 function serveDecision(ctx: PdpContext, route: DecisionRoute, req: IncomingMessage, res: ServerResponse, query: string): void {
   const started = performance.now();
   const requestId = requestIdOf(req);
@@ -64,6 +64,7 @@ function serveDecision(ctx: PdpContext, route: DecisionRoute, req: IncomingMessa
     if (req.method !== 'POST') throw methodNotAllowed('POST');
     authenticated = ctx.auth.requireCaller(req);
     requireJson(req);
+    requireIdentityCoding(req);
   } catch (e) {
     fail(ctx, route, req, res, e, requestId, started);
     return;

@@ -3,6 +3,7 @@
  * The body reader is our own so the decision path pays neither a framework nor a stream pipeline.
  */
 import type { IncomingMessage } from 'node:http';
+import { quote } from '../engine/text.js';
 import { HttpError, badRequest } from './errors.js';
 
 export interface Limits {
@@ -47,6 +48,22 @@ export function requireJson(req: IncomingMessage): void {
     }
   }
 }
+
+/**
+ * The body must arrive as its bytes: a coding this service does not decode would be parsed as if
+ * it were the JSON. Node removes `chunked` and nothing else, so any other transfer coding (`gzip,
+ * chunked`) and any content coding but `identity` is refused with 415 and `Accept-Encoding:
+ * identity` (RFC 9110 §8.4.1, §15.5.16; the issue asked for 415 where RFC 9112 §6.1 suggests 501
+ * for a transfer coding, so that one answer covers every coding that is not decoded).
+ */
+export function requireIdentityCoding(req: IncomingMessage): void {
+  const codings = [...codingsOf(req.headers['content-encoding']), ...codingsOf(req.headers['transfer-encoding'])];
+  const coded = codings.find((c) => c !== 'identity' && c !== 'chunked');
+  if (coded === undefined) return;
+  throw new HttpError(415, 'unsupported_media_type', `content coding ${quote(coded)} is not supported; send the JSON body uncoded`, undefined, { 'Accept-Encoding': 'identity' });
+}
+
+const codingsOf = (header: string | undefined) => (header ?? '').split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
 
 /**
  * Reads the whole body, refusing it as soon as it passes `max` bytes (before, when Content-Length
