@@ -6,6 +6,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { handleEvaluation, handleEvaluations } from './authzen.js';
 import type { PdpContext, RequestMeta } from './context.js';
+import { printable } from '../engine/text.js';
 import { handleDecide } from './decide.js';
 import { methodNotAllowed, sendError, toHttpError, type ErrorStyle } from './errors.js';
 import { parseJson } from './json.js';
@@ -97,7 +98,7 @@ function answer(ctx: PdpContext, route: DecisionRoute, res: ServerResponse, body
 
 function fail(ctx: PdpContext, route: DecisionRoute, req: IncomingMessage, res: ServerResponse, e: unknown, requestId: string | undefined, started: number): void {
   const error = toHttpError(e);
-  if (error.status >= 500) ctx.log.error({ path: req.url?.slice(0, 64) }, `decision request failed: ${(e as Error)?.message ?? String(e)}`);
+  if (error.status >= 500) ctx.log.error({ path: printable(req.url ?? '', 64) }, `decision request failed: ${(e as Error)?.message ?? String(e)}`);
   ctx.metrics.requestError(error.status);
   sendError(res, error, route.style, requestHeaders(req, requestId));
   ctx.metrics.observe(route.api, (performance.now() - started) / 1000);
