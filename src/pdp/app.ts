@@ -74,7 +74,7 @@ export function createApp(ctx: PdpContext): express.Express {
       profiles: ctx.registry.current.ids.length,
       generation: ready.generation,
       ready: ready.ready,
-      sources: ready.sources.map((s) => ({ location: s.location, ok: s.ok, revision: s.revision })),
+      sources: ready.sources,
       logDropped: ctx.decisionLog.dropped(),
     });
     res.type('text/plain; version=0.0.4; charset=utf-8').send(body);
