@@ -163,11 +163,11 @@ async function quietSince(files: readonly string[]): Promise<number> {
  * their digest; the active digest follows once a set built from them is active. The periodic check
  * looks again without reading everything: it stats the files first (identity, size, change times,
  * taken before any read so that a write during the read shows next time) and hashes them only when
- * that fingerprint moved.
+ * that fingerprint moved, or when a file changed too recently for its times to tell (see fingerprintOf).
  */
 class DiskState {
   /** The last look at the disk; null when it could not be read. */
-  private seen: { fingerprint: string; digest: string } | null = null;
+  private seen: { fingerprint: string | null; digest: string } | null = null;
   /** What the last refresh read (undefined when it could not read). */
   private readDigest: string | undefined;
   private activeDigest: string | undefined;
@@ -191,7 +191,7 @@ class DiskState {
     try {
       const files = await this.files();
       const fingerprint = await fingerprintOf(files);
-      if (fingerprint !== this.seen?.fingerprint) await this.look(files, fingerprint);
+      if (fingerprint === null || fingerprint !== this.seen?.fingerprint) await this.look(files, fingerprint);
     } catch {
       this.seen = null;
     }
@@ -208,10 +208,10 @@ class DiskState {
     };
   }
 
-  private async look(known?: string[], fingerprinted?: string): Promise<{ docs: DocumentInput[]; digest: string }> {
+  private async look(known?: string[], fingerprinted?: string | null): Promise<{ docs: DocumentInput[]; digest: string }> {
     this.seen = null;
     const files = known ?? (await this.files());
-    const fingerprint = fingerprinted ?? (await fingerprintOf(files));
+    const fingerprint = fingerprinted !== undefined ? fingerprinted : await fingerprintOf(files);
     const docs = await this.readFiles(files);
     const digest = contentDigest(docs);
     this.seen = { fingerprint, digest };
@@ -220,9 +220,20 @@ class DiskState {
   }
 }
 
-/** Each file's path, device and inode, size and change times (nanoseconds), in order. */
-async function fingerprintOf(files: readonly string[]): Promise<string> {
+/**
+ * A file changed less than this long ago may change again without its times moving: file times
+ * advance in clock ticks (a few milliseconds on Linux, seconds on some filesystems).
+ */
+const UNSETTLED_NS = 3_000_000_000n;
+
+/**
+ * Each file's path, device and inode, size and change times (nanoseconds), in order; null when a
+ * file changed within UNSETTLED_NS (or claims a future time), so that its content is hashed again.
+ */
+async function fingerprintOf(files: readonly string[]): Promise<string | null> {
   const stats = await Promise.all(files.map((f) => stat(f, { bigint: true })));
+  const settled = BigInt(Date.now()) * 1_000_000n - UNSETTLED_NS;
+  if (stats.some((s) => s.mtimeNs > settled || s.ctimeNs > settled)) return null;
   return stats.map((s, i) => `${files[i]}\0${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`).join('\n');
 }
 
