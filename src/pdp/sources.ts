@@ -181,9 +181,14 @@ class DiskState {
   /** For a refresh: the documents on disk, and what to call once they are active. */
   async read(): Promise<{ docs: DocumentInput[]; activate: () => void }> {
     this.readDigest = undefined;
-    const { docs, digest } = await this.look();
-    this.readDigest = digest;
-    return { docs, activate: () => (this.activeDigest = digest) };
+    try {
+      const { docs, digest } = await this.look();
+      this.readDigest = digest;
+      return { docs, activate: () => (this.activeDigest = digest) };
+    } catch (e) {
+      this.seen = null;
+      throw e;
+    }
   }
 
   /** True when the disk now differs from what the last refresh read. */
@@ -208,8 +213,8 @@ class DiskState {
     };
   }
 
+  /** Reads and hashes the files; `seen` changes only once that is done, so status never shows half a look. */
   private async look(known?: string[], fingerprinted?: string | null): Promise<{ docs: DocumentInput[]; digest: string }> {
-    this.seen = null;
     const files = known ?? (await this.files());
     const fingerprint = fingerprinted !== undefined ? fingerprinted : await fingerprintOf(files);
     const docs = await this.readFiles(files);
