@@ -4,7 +4,9 @@
  * for scale, Express 5 doing the same with its default JSON body parsing. autocannon drives each on
  * loopback at 1, 8 and 32 connections, the servers interleaved round by round and each row the
  * median of its rounds; then the PDP again while its profiles reload every second, which must not
- * fail a single request. With taskset the servers share one CPU and the load generator has another.
+ * fail a single request. Last, what a hostile body costs: 1 MiB of '[' against a valid AuthZEN body of
+ * the same size, and valid decisions beside connections sending the hostile one. With taskset the
+ * servers share one CPU and the load generator has another.
  *
  *   npm run bench:pdp                 (builds first)
  *   node dist/bench/pdp.js [--duration 3] [--rounds 3] [--connections 1,8,32] [--profile mini-base]
@@ -267,6 +269,7 @@ async function main(): Promise<void> {
       }
     }
     await reloadScenario(targets[1]!, body, dir, work, pdp.child, Math.max(10, seconds * 2));
+    await hostileBodyScenario(targets[2]!, body, work, seconds);
   } finally {
     for (const child of [pdp.child, quiet.child, bare.child, framework.child]) child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
@@ -294,6 +297,58 @@ async function reloadScenario(target: Target, body: string, dir: string, work: W
   console.log(`\nreload scenario: 8 connections for ${seconds}s, profile rewritten + SIGHUP every second`);
   console.log(`  ${fmt(run.rps)} req/s, p50 ${fmt(run.p50, 3)} ms, p99 ${fmt(run.p99, 3)} ms; ${reloads} reloads (${failures} failed); failed requests: ${run.failed}`);
   if (run.failed > 0) process.exitCode = 1;
+}
+
+/** The service's default body limit: the largest body a caller can send. */
+const HOSTILE_SIZE = 1024 * 1024;
+
+/**
+ * A valid AuthZEN evaluation of the workload, padded to exactly `size` bytes with a context member
+ * that is not a fact (ignored, but parsed): an array of short strings, then one string to fill up.
+ */
+function paddedEvaluation(work: Workload, size: number): string {
+  const { client, ...context } = work.facts as { client?: { client_id?: string } } & Record<string, unknown>;
+  const make = (padding: string[]) => JSON.stringify({
+    subject: { type: 'client', id: client?.client_id ?? 'client', properties: client ?? {} },
+    action: { name: 'par' }, resource: { type: 'fapi_profile', id: work.profileId }, context: { ...context, padding },
+  });
+  const padding = Array.from({ length: Math.floor((size - make([]).length) / 17) - 1 }, () => 'x'.repeat(14));
+  padding.push('x'.repeat(size - make([...padding, '']).length));
+  return make(padding);
+}
+
+/**
+ * The nesting check runs before JSON.parse, so a deep body should cost no more than a valid body of
+ * the same size (it used to cost a full parse of a megabyte of arrays, and hundreds of megabytes).
+ */
+async function hostileBodyScenario(target: Target, smallBody: string, work: Workload, seconds: number): Promise<void> {
+  const url = `${target.url}/access/v1/evaluation`;
+  const valid = paddedEvaluation(work, HOSTILE_SIZE);
+  const deep = '['.repeat(HOSTILE_SIZE);
+  const probe = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid });
+  const refused = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep });
+  console.log(`
+hostile body: ${fmt(HOSTILE_SIZE)} bytes of '[' (answered ${refused.status}) against a valid evaluation of the same size (answered ${probe.status}); PDP, log off, 4 connections, ${seconds}s each`);
+  console.log('body                 |   req/s | p50 ms | p99 ms | CPU µs/req | server RSS MiB');
+  for (const [name, body] of [['valid, same size', valid], ["1 MiB of '['", deep]] as const) {
+    const run = await drive(url, body, 4, seconds, target.pid);
+    console.log([name.padEnd(20), fmt(run.rps).padStart(7), fmt(run.p50, 3).padStart(6), fmt(run.p99, 3).padStart(6), fmt(run.cpuUs, 1).padStart(10), fmt(rssMiB(target.pid), 0).padStart(14)].join(' | '));
+  }
+  let beside: Run | undefined;
+  const small = drive(`${target.url}/v1/decide`, smallBody, 8, seconds, target.pid).then((r) => (beside = r));
+  await Promise.all([small, drive(url, deep, 4, seconds)]);
+  console.log(`valid ${smallBody.length}-byte decisions on 8 connections while 4 others send the deep body: ${fmt(beside!.rps)} req/s, p50 ${fmt(beside!.p50, 3)} ms, p99 ${fmt(beside!.p99, 3)} ms, failed ${beside!.failed}`);
+  if (beside!.failed > 0) process.exitCode = 1;
+}
+
+/** Resident memory of a process in MiB (Linux only, else NaN). */
+function rssMiB(pid: number | undefined): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return Number(kb) / 1024;
+  } catch {
+    return NaN;
+  }
 }
 
 main().catch((e: unknown) => {

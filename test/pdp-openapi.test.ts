@@ -91,6 +91,7 @@ describe('real responses match the document', () => {
   const tooManyHeaders = manyHeaders(101);
   const json = (body: unknown, extra: Json = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...(extra as Record<string, string>) }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const deny = parFacts({ code_challenge_method: 'plain' });
+  const hostile = `\r\n\u202e\u0000${'k'.repeat(300)}`;
   const cases: Case[] = [
     ['decide allow', 'open', '/v1/decide', '/v1/decide', 'post', json({ profile: 'mini-base', stage: 'par', facts: parFacts() })],
     ['decide deny + explain', 'open', '/v1/decide?explain=true', '/v1/decide', 'post', json({ profile: 'mini-base', stage: 'par', facts: deny })],
@@ -100,6 +101,9 @@ describe('real responses match the document', () => {
     ['decide unknown profile', 'open', '/v1/decide', '/v1/decide', 'post', json({ profile: 'x', stage: 'par', facts: {} })],
     ['decide too large', 'open', '/v1/decide', '/v1/decide', 'post', json({ pad: 'x'.repeat(4000) })],
     ['decide not JSON', 'open', '/v1/decide', '/v1/decide', 'post', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }],
+    ['decide gzip', 'open', '/v1/decide', '/v1/decide', 'post', json({}, { 'content-encoding': 'gzip' })],
+    ['decide NUL body', 'open', '/v1/decide', '/v1/decide', 'post', json('\u0000')],
+    ['decide hostile member name', 'open', '/v1/decide', '/v1/decide', 'post', json({ profile: 'mini-base', stage: 'par', facts: { ...parFacts(), [hostile]: 1 } })],
     ['decide unauthenticated', 'guarded', '/v1/decide', '/v1/decide', 'post', json({})],
     ['decide wrong method', 'open', '/v1/decide', '/v1/decide', 'post', { method: 'PUT' }],
     ['decide too many header fields', 'open', '/v1/decide', '/v1/decide', 'post', json({}, tooManyHeaders)],
@@ -109,10 +113,13 @@ describe('real responses match the document', () => {
     ['evaluation unknown profile', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', json(evaluation(parFacts(), { resource: { type: 'fapi_profile', id: 'x' } }))],
     ['evaluation too large', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', json({ pad: 'x'.repeat(4000) })],
     ['evaluation not JSON', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', { method: 'POST', body: 'x' }],
+    ['evaluation gzip', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', json({}, { 'content-encoding': 'gzip' })],
+    ['evaluation CR LF in a bad body', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', json('{\r\n"subject": x\r\n}')],
     ['evaluation unauthenticated', 'guarded', '/access/v1/evaluation', '/access/v1/evaluation', 'post', json(evaluation())],
     ['evaluation wrong method', 'open', '/access/v1/evaluation', '/access/v1/evaluation', 'post', { method: 'GET' }],
     ['evaluations too many header fields', 'open', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({}, tooManyHeaders)],
     ['evaluations batch', 'open', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({ ...evaluation(), evaluations: [{}, { context: deny }, { resource: { type: 'fapi_profile', id: 'x' } }] })],
+    ['evaluations hostile member names', 'open', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({ ...evaluation(), evaluations: [{ context: { ...parFacts(), params: { ...parFacts().params, [hostile]: 1 } } }, { action: { name: hostile } }] })],
     ['evaluations single form', 'open', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({ ...evaluation(), evaluations: [] })],
     ['evaluations bad semantic', 'open', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({ ...evaluation(), options: { evaluations_semantic: 'x' }, evaluations: [{}] })],
     ['evaluations unauthenticated', 'guarded', '/access/v1/evaluations', '/access/v1/evaluations', 'post', json({})],

@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import openapi from '../../schemas/openapi.json' with { type: 'json' };
 import { configuration } from './authzen.js';
 import type { PdpContext } from './context.js';
-import { quote } from '../engine/text.js';
+import { printable, quote } from '../engine/text.js';
 import { HttpError, badRequest, methodNotAllowed, notFound, sendError, toHttpError } from './errors.js';
 import { requestIdOf } from './front.js';
 
@@ -74,7 +74,7 @@ export function createApp(ctx: PdpContext): express.Express {
       profiles: ctx.registry.current.ids.length,
       generation: ready.generation,
       ready: ready.ready,
-      sources: ready.sources.map((s) => ({ location: s.location, ok: s.ok, revision: s.revision })),
+      sources: ready.sources,
       logDropped: ctx.decisionLog.dropped(),
     });
     res.type('text/plain; version=0.0.4; charset=utf-8').send(body);
@@ -90,7 +90,7 @@ export function createApp(ctx: PdpContext): express.Express {
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     void next;
     const error = fromExpress(err);
-    if (error.status >= 500) ctx.log.error({ path: req.path.slice(0, 64) }, `request failed: ${(err as Error)?.message ?? String(err)}`);
+    if (error.status >= 500) ctx.log.error({ path: printable(req.path, 64) }, `request failed: ${(err as Error)?.message ?? String(err)}`);
     ctx.metrics.requestError(error.status);
     sendError(res, error, 'native');
   });

@@ -11,8 +11,8 @@ import { FACTS_SCHEMAS } from '../engine/facts.js';
 import { STAGES, isStage, type Stage } from '../engine/types.js';
 import type { PdpContext, RequestMeta } from './context.js';
 import { decide, decisionMembers, type DecisionResult, type InputPaths } from './decide.js';
-import { quote } from '../engine/text.js';
-import { HttpError, badRequest, toHttpError } from './errors.js';
+import { printable, quote } from '../engine/text.js';
+import { HttpError, MESSAGE_MAX, badRequest, toHttpError } from './errors.js';
 import { isPlainObject } from './limits.js';
 import type { Snapshot } from './registry.js';
 
@@ -126,8 +126,9 @@ function evaluateItem(ctx: PdpContext, snapshot: Snapshot, item: unknown, defaul
   }
 }
 
+/** The message of an item is not sent through sendError: it is made printable here, its pointer too. */
 function withPath(error: HttpError): string {
-  return error.path ? `${error.message} (at ${error.path})` : error.message;
+  return printable(error.path ? `${error.message} (at ${error.path})` : error.message, MESSAGE_MAX);
 }
 
 function tupleOf(body: Record<string, unknown>): Tuple {

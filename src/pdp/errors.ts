@@ -1,9 +1,12 @@
 /**
  * Every error the decision service answers with, mapped to HTTP in one place. The native API answers
  * `{error, message, path?}` as JSON; the AuthZEN endpoints answer the plain error message string its
- * HTTPS binding prescribes. Nothing here echoes request content beyond short, bounded names.
+ * HTTPS binding prescribes. Request values reach messages only through engine/text (quote,
+ * printable); sendError passes every message through printable once more, so no message, whoever
+ * wrote it, can put a control character, a line break or a bidi override into a response.
  */
 import type { ServerResponse } from 'node:http';
+import { printable } from '../engine/text.js';
 
 export type ErrorCode =
   | 'invalid_request' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized'
@@ -38,14 +41,18 @@ export function toHttpError(error: unknown): HttpError {
   return error instanceof HttpError ? error : new HttpError(500, 'internal_error', 'internal error');
 }
 
+/** Longest message sent (a list of loaded profiles is the longest part of any). */
+export const MESSAGE_MAX = 1024;
+
 export function sendError(res: ServerResponse, error: HttpError, style: ErrorStyle, extraHeaders?: Record<string, string>): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  const message = printable(error.message, MESSAGE_MAX);
   const body = style === 'native'
-    ? JSON.stringify({ error: error.code, message: error.message, ...(error.path !== undefined ? { path: error.path } : {}) })
-    : error.message;
+    ? JSON.stringify({ error: error.code, message, ...(error.path !== undefined ? { path: error.path } : {}) })
+    : message;
   const headers: Record<string, string | number> = {
     'Content-Type': style === 'native' ? 'application/json' : 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),

@@ -6,9 +6,11 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { handleEvaluation, handleEvaluations } from './authzen.js';
 import type { PdpContext, RequestMeta } from './context.js';
+import { printable } from '../engine/text.js';
 import { handleDecide } from './decide.js';
 import { methodNotAllowed, sendError, toHttpError, type ErrorStyle } from './errors.js';
-import { isPlainObject, parseJson, readBody, requireHeaderCount, requireJson } from './limits.js';
+import { parseJson } from './json.js';
+import { isPlainObject, readBody, requireHeaderCount, requireIdentityCoding, requireJson } from './limits.js';
 
 interface DecisionRoute {
   api: 'native' | 'authzen';
@@ -54,7 +56,7 @@ export function createFront(ctx: PdpContext, fallback: RequestListener): Request
   };
 }
 
-/** Method, credentials and media type are checked before a byte of the body is read. */
+/** Method, credentials, media type and coding are checked before a byte of the body is read. */
 function serveDecision(ctx: PdpContext, route: DecisionRoute, req: IncomingMessage, res: ServerResponse, query: string): void {
   const started = performance.now();
   const requestId = requestIdOf(req);
@@ -63,6 +65,7 @@ function serveDecision(ctx: PdpContext, route: DecisionRoute, req: IncomingMessa
     if (req.method !== 'POST') throw methodNotAllowed('POST');
     authenticated = ctx.auth.requireCaller(req);
     requireJson(req);
+    requireIdentityCoding(req);
   } catch (e) {
     fail(ctx, route, req, res, e, requestId, started);
     return;
@@ -95,7 +98,7 @@ function answer(ctx: PdpContext, route: DecisionRoute, res: ServerResponse, body
 
 function fail(ctx: PdpContext, route: DecisionRoute, req: IncomingMessage, res: ServerResponse, e: unknown, requestId: string | undefined, started: number): void {
   const error = toHttpError(e);
-  if (error.status >= 500) ctx.log.error({ path: req.url?.slice(0, 64) }, `decision request failed: ${(e as Error)?.message ?? String(e)}`);
+  if (error.status >= 500) ctx.log.error({ path: printable(req.url ?? '', 64) }, `decision request failed: ${(e as Error)?.message ?? String(e)}`);
   ctx.metrics.requestError(error.status);
   sendError(res, error, route.style, requestHeaders(req, requestId));
   ctx.metrics.observe(route.api, (performance.now() - started) / 1000);

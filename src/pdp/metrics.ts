@@ -24,6 +24,10 @@ export interface SourceGauge {
   location: string;
   revision?: number;
   ok: boolean;
+  /** Local sources only. */
+  stale?: boolean;
+  disk_digest?: string;
+  active_digest?: string;
 }
 
 export class Metrics {
@@ -83,6 +87,13 @@ export class Metrics {
     for (const s of state.sources) out.push(`fapi_policy_pdp_source_ok{source="${esc(s.location)}"} ${s.ok ? 1 : 0}`);
     family('fapi_policy_pdp_bundle_revision', 'gauge', 'Revision of the active bundle of each bundle source.');
     for (const s of state.sources) if (s.revision !== undefined) out.push(`fapi_policy_pdp_bundle_revision{source="${esc(s.location)}"} ${s.revision}`);
+    const local = state.sources.filter((s) => s.stale !== undefined);
+    family('fapi_policy_pdp_source_stale', 'gauge', '1 when the files of a local source on disk differ from those the active set was built from.');
+    for (const s of local) out.push(`fapi_policy_pdp_source_stale{source="${esc(s.location)}"} ${s.stale ? 1 : 0}`);
+    family('fapi_policy_pdp_source_digest_info', 'gauge', 'Digest of the files of a local source on disk and of those active (always 1).');
+    for (const s of local) {
+      out.push(`fapi_policy_pdp_source_digest_info{source="${esc(s.location)}",disk="${s.disk_digest ?? ''}",active="${s.active_digest ?? ''}"} 1`);
+    }
     return out.join('\n') + '\n';
   }
 }

@@ -4,14 +4,13 @@
  * set that is half built. Reloads run one at a time; triggers that arrive during one are coalesced
  * into one more run. A reload whose result has any error keeps the last good snapshot.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import type { CompiledProfile } from '../engine/compiled-profile.js';
 import { formatDiagnostic } from '../profile/diagnostics.js';
 import { buildProfileSet, type DocumentInput } from '../profile/load.js';
 import type { Metrics } from './metrics.js';
 import type { ProfileSource, SourceStatus } from './sources.js';
+import { DirectoryWatches } from './watch.js';
 
 export interface Snapshot {
   readonly generation: number;
@@ -44,6 +43,11 @@ export interface RegistryOptions {
   metrics: Metrics;
   /** Watch directories and bundle files for changes (default true). */
   watch?: boolean;
+  /**
+   * Look at the local sources' files this often, in seconds (default 5; 0 = never): their digest
+   * against the active one is reported, and with `watch`, a change the watch missed is reloaded.
+   */
+  checkSeconds?: number;
   /** With URL bundle sources, re-check every source this often, in seconds (0 = never). */
   pollSeconds?: number;
   /** Quiet period before a burst of file events becomes one reload. */
@@ -71,7 +75,9 @@ export class Registry {
   private tail: Promise<unknown> = Promise.resolve();
   private pending: Pending | null = null;
   private lastReport: ReloadReport | null = null;
-  private watchers: FSWatcher[] = [];
+  private watches: DirectoryWatches | null = null;
+  /** A watch event arrived since the last reload began (else a change the check finds was missed). */
+  private watchSaw = false;
   private timers = new Set<NodeJS.Timeout>();
   private debounce: NodeJS.Timeout | null = null;
   private closed = false;
@@ -84,11 +90,17 @@ export class Registry {
     return this.snapshot;
   }
 
-  /** First load, then file watching and URL polling. */
+  /** First load, then file watching, the periodic disk check and URL polling. */
   async start(): Promise<ReloadReport> {
     const report = await this.reload({ force: true, reason: 'startup' });
-    if (this.options.watch ?? true) this.startWatching();
-    if ((this.options.pollSeconds ?? 0) > 0 && this.sources.some((s) => s.kind === 'bundle-url')) this.schedulePoll();
+    if (this.options.watch ?? true) {
+      this.watches = new DirectoryWatches(() => this.onWatchEvent(), this.options.log);
+      await this.enqueue(() => this.follow());
+    }
+    const check = this.options.checkSeconds ?? 5;
+    if (check > 0 && this.sources.some((s) => s.kind !== 'bundle-url')) this.every(check, () => this.enqueue(() => this.checkDisks()));
+    const poll = this.options.pollSeconds ?? 0;
+    if (poll > 0 && this.sources.some((s) => s.kind === 'bundle-url')) this.every(poll, () => this.reload({ force: false, reason: 'poll' }));
     return report;
   }
 
@@ -105,15 +117,28 @@ export class Registry {
     }
     const entry = { force, reason: options.reason ?? 'reload' } as Pending;
     this.pending = entry;
-    entry.promise = this.tail.then(() => {
+    entry.promise = this.enqueue(() => {
       if (this.pending === entry) this.pending = null;
       return this.run(entry.force, entry.reason).catch((e: unknown) => this.crashed(entry.reason, e));
     });
-    this.tail = entry.promise.catch(() => undefined);
     return entry.promise;
   }
 
+  /** Reloads, disk checks and watch updates run one at a time, in order. */
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const done = this.tail.then(job);
+    this.tail = done.catch(() => undefined);
+    return done;
+  }
+
   private async run(force: boolean, reason: string): Promise<ReloadReport> {
+    this.watchSaw = false;
+    const report = await this.rebuild(force, reason);
+    await this.follow();
+    return report;
+  }
+
+  private async rebuild(force: boolean, reason: string): Promise<ReloadReport> {
     const changes = await Promise.all(this.sources.map((s) => s.refresh()));
     const statuses = this.sources.map((s) => s.status());
     const sourceErrors = statuses.flatMap((s) => (s.ok ? [] : [`${s.location}: ${s.last_error ?? 'failed'}`]));
@@ -195,49 +220,77 @@ export class Registry {
   }
 
   /** Reloads once every watched file has been left alone for settleMs; until then, waits the rest. */
-  private async reloadWhenSettled(): Promise<void> {
+  private async reloadWhenSettled(reason: string): Promise<void> {
     const settle = this.options.settleMs ?? 1000;
     const quiet = Math.min(...(await Promise.all(this.sources.map((s) => s.quietMs()))));
-    if (quiet < settle) this.afterQuiet(settle - quiet, () => void this.reloadWhenSettled());
-    else void this.reload({ force: false, reason: 'file change' });
+    if (quiet < settle) this.afterQuiet(settle - quiet, () => void this.reloadWhenSettled(reason));
+    else void this.reload({ force: false, reason });
   }
 
-  private startWatching(): void {
-    const trigger = () => this.afterQuiet(this.options.debounceMs ?? 100, () => void this.reloadWhenSettled());
-    for (const source of this.sources) {
-      for (const w of source.watchPaths()) {
-        try {
-          const watcher = watch(w.path, { recursive: w.recursive, persistent: false }, (_event, name) => {
-            if (!w.file || (name && basename(String(name)) === basename(w.file))) trigger();
-          });
-          watcher.on('error', (e) => this.options.log.warn({ path: w.path }, `file watch stopped: ${e.message}`));
-          this.watchers.push(watcher);
-        } catch (e) {
-          this.options.log.warn({ path: w.path }, `cannot watch: ${(e as Error).message}`);
-        }
-      }
-    }
+  private changed(reason: string): void {
+    this.afterQuiet(this.options.debounceMs ?? 100, () => void this.reloadWhenSettled(reason));
   }
 
-  private schedulePoll(): void {
+  private onWatchEvent(): void {
+    this.watchSaw = true;
+    this.changed('file change');
+  }
+
+  /**
+   * Watches what the sources depend on now (directories come, go and are swapped between reloads);
+   * true when a watch began now.
+   */
+  private async syncWatches(): Promise<boolean> {
+    if (!this.watches || this.closed) return false;
+    const targets = await Promise.all(this.sources.map((s) => s.watchTargets()));
+    return (await this.watches.sync(targets.flat())) > 0;
+  }
+
+  /**
+   * After a load: a watch that begins only now cannot report a change made since the sources were
+   * read (a fix written into a release directory just switched to), so the disk is looked at once.
+   */
+  private async follow(): Promise<void> {
+    if ((await this.syncWatches()) && (await this.disksChanged())) this.changed('file change');
+  }
+
+  private async disksChanged(): Promise<boolean> {
+    return (await Promise.all(this.sources.map((s) => s.checkDisk()))).some(Boolean);
+  }
+
+  /**
+   * The safety net beside the watch: every source looks at its files again (staleness stays
+   * visible even without a watch); with the watch on, a change it did not report is reloaded.
+   */
+  private async checkDisks(): Promise<void> {
+    const changed = await this.disksChanged();
+    if (!this.watches || this.closed) return;
+    await this.syncWatches();
+    if (!changed) return;
+    if (!this.watchSaw) this.options.log.warn('the periodic disk check found a change the file watch did not report; reloading');
+    this.changed('disk check');
+  }
+
+  /** Runs `job` every `seconds` (each run waits for the previous one) until close. */
+  private every(seconds: number, job: () => Promise<unknown>): void {
     if (this.closed) return;
     const timer = setTimeout(async () => {
       this.timers.delete(timer);
-      await this.reload({ force: false, reason: 'poll' });
-      this.schedulePoll();
-    }, (this.options.pollSeconds ?? 0) * 1000);
+      await job().catch((e: unknown) => this.options.log.error(`periodic job failed: ${(e as Error)?.message ?? String(e)}`));
+      this.every(seconds, job);
+    }, seconds * 1000);
     timer.unref();
     this.timers.add(timer);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (this.debounce) clearTimeout(this.debounce);
     process.off('SIGHUP', this.signalHandler);
     await this.tail;
+    // After the queue: a watch update still running would otherwise open watchers after this.
+    this.watches?.close();
   }
 }

@@ -35,6 +35,10 @@ export interface PdpOptions {
   pollSeconds?: number;
   /** Watch profile directories and bundle files (default true). */
   watch?: boolean;
+  /** Compare local sources' files on disk with the active ones every this many seconds (default 5; 0 = never). */
+  checkSeconds?: number;
+  /** A watched change is applied once the files have been left alone this long (default 1000 ms). */
+  settleMs?: number;
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** Bearer tokens callers may present. */
   tokens?: readonly string[];
@@ -82,7 +86,9 @@ export async function startPdp(options: PdpOptions): Promise<PdpServer> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const log = createOpsLog(options.opsLog ?? 'stderr');
   const metrics = new Metrics();
-  const registry = new Registry(createSources(options), { log, metrics, watch: options.watch ?? true, pollSeconds: options.pollSeconds ?? 30 });
+  const registry = new Registry(createSources(options), {
+    log, metrics, watch: options.watch ?? true, pollSeconds: options.pollSeconds ?? 30, checkSeconds: options.checkSeconds ?? 5, settleMs: options.settleMs,
+  });
   const auth = new Authenticator({ tokens: options.tokens ?? [], mtls: Boolean(options.tls?.ca), protect: options.authProtect ?? 'all' });
   const decisionLog = createDecisionLog(options.decisionLog ?? 'stdout');
   const ctx: PdpContext = { registry, metrics, decisionLog, log, auth, limits, baseUrl: '' };

@@ -5,11 +5,13 @@
  * candidate until the registry has built and activated a set from them (`settle`): a bundle that
  * verifies but does not compile never becomes the loaded revision.
  */
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstat, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { findProfileFiles, readDocuments } from '../profile/files.js';
 import type { DocumentInput } from '../profile/load.js';
 import { BUNDLE_LIMITS, BundleError, bundleDocuments, readBounded, verifyBundle, type TrustSet, type VerifiedBundle } from './bundle.js';
+import { directoriesUnder, entriesOf, type WatchTarget } from './watch.js';
 
 export type SourceKind = 'directory' | 'bundle-file' | 'bundle-url';
 
@@ -29,6 +31,13 @@ export interface SourceStatus {
   last_loaded_at?: string;
   last_checked_at?: string;
   last_error?: string;
+  /** Local sources: digest of the files on disk at the last look (a refresh or a disk check). */
+  disk_digest?: string;
+  /** Local sources: digest of the files the active set was built from. */
+  active_digest?: string;
+  /** Local sources: what is on disk is not what is active (not reloaded yet, or it failed to). */
+  stale?: boolean;
+  disk_checked_at?: string;
 }
 
 export interface ProfileSource {
@@ -43,8 +52,13 @@ export interface ProfileSource {
   /** Milliseconds since the newest change of a local file of this source (Infinity when none). */
   quietMs(): Promise<number>;
   status(): SourceStatus;
-  /** Local paths whose change should trigger a reload. */
-  watchPaths(): Array<{ path: string; recursive: boolean; file?: string }>;
+  /** Directories whose entries' changes should trigger a reload, computed now. Never rejects. */
+  watchTargets(): Promise<WatchTarget[]>;
+  /**
+   * The periodic safety net beside the watch: looks at the files on disk again and resolves true
+   * when they differ from what the last refresh read. Never rejects; false for URL sources.
+   */
+  checkDisk(): Promise<boolean>;
 }
 
 const TESTS_FILE = /\.tests\.ya?ml$/;
@@ -61,6 +75,8 @@ abstract class BaseSource implements ProfileSource {
   protected docs: DocumentInput[] | null = null;
   private candidate: Candidate | null = null;
   protected state: Omit<SourceStatus, 'kind' | 'location' | 'active'> = { ok: false };
+  /** Local sources: their files on disk against the active ones. */
+  protected readonly disk?: DiskState;
 
   constructor(readonly kind: SourceKind, readonly location: string) {}
 
@@ -99,14 +115,21 @@ abstract class BaseSource implements ProfileSource {
   }
 
   async quietMs(): Promise<number> {
-    return Infinity;
+    return this.disk ? quietSince(await this.disk.files().catch(() => [])) : Infinity;
   }
 
   status(): SourceStatus {
-    return { kind: this.kind, location: this.location, active: this.docs !== null, ...this.state };
+    return { kind: this.kind, location: this.location, active: this.docs !== null, ...this.state, ...this.disk?.status() };
   }
 
-  abstract watchPaths(): Array<{ path: string; recursive: boolean; file?: string }>;
+  async checkDisk(): Promise<boolean> {
+    return this.disk ? this.disk.check() : false;
+  }
+
+  async watchTargets(): Promise<WatchTarget[]> {
+    return this.disk ? entriesOf(this.location).catch(() => []) : [];
+  }
+
   protected abstract load(): Promise<boolean>;
 
   /**
@@ -135,28 +158,122 @@ async function quietSince(files: readonly string[]): Promise<number> {
   return age < 0 ? Infinity : age;
 }
 
-export class DirectorySource extends BaseSource {
-  private readonly path: string;
+/**
+ * A local source's files on disk against those it has active. A refresh reads the files and records
+ * their digest; the active digest follows once a set built from them is active. The periodic check
+ * looks again without reading everything: it stats the files first (identity, size, change times,
+ * taken before any read so that a write during the read shows next time) and hashes them only when
+ * that fingerprint moved, or when a file changed too recently for its times to tell (see fingerprintOf).
+ */
+class DiskState {
+  /** The last look at the disk; null when it could not be read. */
+  private seen: { fingerprint: string | null; digest: string } | null = null;
+  /** What the last refresh read (undefined when it could not read). */
+  private readDigest: string | undefined;
+  private activeDigest: string | undefined;
+  private checkedAt: string | undefined;
 
-  constructor(path: string) {
-    super('directory', resolve(path));
-    this.path = resolve(path);
-  }
+  constructor(
+    readonly files: () => Promise<string[]>,
+    private readonly readFiles: (files: string[]) => Promise<DocumentInput[]>,
+  ) {}
 
-  protected async load(): Promise<boolean> {
-    return this.accept(await readDocuments(await findProfileFiles([this.path])));
-  }
-
-  override async quietMs(): Promise<number> {
+  /** For a refresh: the documents on disk, and what to call once they are active. */
+  async read(): Promise<{ docs: DocumentInput[]; activate: () => void }> {
+    this.readDigest = undefined;
     try {
-      return await quietSince(await findProfileFiles([this.path]));
-    } catch {
-      return Infinity;
+      const { docs, digest } = await this.look();
+      this.readDigest = digest;
+      return { docs, activate: () => (this.activeDigest = digest) };
+    } catch (e) {
+      this.seen = null;
+      throw e;
     }
   }
 
-  watchPaths() {
-    return /\.ya?ml$/.test(this.path) ? [{ path: dirname(this.path), recursive: false, file: this.path }] : [{ path: this.path, recursive: true }];
+  /** True when the disk now differs from what the last refresh read. */
+  async check(): Promise<boolean> {
+    try {
+      const files = await this.files();
+      const fingerprint = await fingerprintOf(files);
+      if (fingerprint === null || fingerprint !== this.seen?.fingerprint) await this.look(files, fingerprint);
+    } catch {
+      this.seen = null;
+    }
+    this.checkedAt = new Date().toISOString();
+    return this.seen?.digest !== this.readDigest;
+  }
+
+  status(): Pick<SourceStatus, 'disk_digest' | 'active_digest' | 'stale' | 'disk_checked_at'> {
+    return {
+      ...(this.seen ? { disk_digest: this.seen.digest } : {}),
+      ...(this.activeDigest ? { active_digest: this.activeDigest } : {}),
+      stale: this.seen?.digest !== this.activeDigest,
+      ...(this.checkedAt ? { disk_checked_at: this.checkedAt } : {}),
+    };
+  }
+
+  /** Reads and hashes the files; `seen` changes only once that is done, so status never shows half a look. */
+  private async look(known?: string[], fingerprinted?: string | null): Promise<{ docs: DocumentInput[]; digest: string }> {
+    const files = known ?? (await this.files());
+    const fingerprint = fingerprinted !== undefined ? fingerprinted : await fingerprintOf(files);
+    const docs = await this.readFiles(files);
+    const digest = contentDigest(docs);
+    this.seen = { fingerprint, digest };
+    this.checkedAt = new Date().toISOString();
+    return { docs, digest };
+  }
+}
+
+/**
+ * A file changed less than this long ago may change again without its times moving: file times
+ * advance in clock ticks (a few milliseconds on Linux, seconds on some filesystems).
+ */
+const UNSETTLED_NS = 3_000_000_000n;
+
+/**
+ * Each file's path, device and inode, size and change times (nanoseconds), in order; null when a
+ * file changed within UNSETTLED_NS (or claims a future time), so that its content is hashed again.
+ */
+async function fingerprintOf(files: readonly string[]): Promise<string | null> {
+  const stats = await Promise.all(files.map((f) => stat(f, { bigint: true })));
+  const settled = BigInt(Date.now()) * 1_000_000n - UNSETTLED_NS;
+  if (stats.some((s) => s.mtimeNs > settled || s.ctimeNs > settled)) return null;
+  return stats.map((s, i) => `${files[i]}\0${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`).join('\n');
+}
+
+/** sha256 over each document's name and text, length-prefixed so no two sets can collide by framing. */
+function contentDigest(docs: readonly DocumentInput[]): string {
+  const hash = createHash('sha256');
+  for (const d of docs) hash.update(`${d.file.length}:${d.file}${d.text.length}:`).update(d.text);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+export class DirectorySource extends BaseSource {
+  protected override readonly disk = new DiskState(() => findProfileFiles([this.location]), readDocuments);
+
+  constructor(path: string) {
+    super('directory', resolve(path));
+  }
+
+  protected async load(): Promise<boolean> {
+    const { docs, activate } = await this.disk.read();
+    return this.accept(docs, activate);
+  }
+
+  /**
+   * The root's own entry (and any symlink on its way), every directory under it (any entry: a new,
+   * deleted or renamed file), and the real directory of every file that is a symlink (a ConfigMap's
+   * `name.yaml -> ..data/name.yaml`; its `..data` flip shows in the root).
+   */
+  override async watchTargets(): Promise<WatchTarget[]> {
+    const targets = await super.watchTargets();
+    if (!(await stat(this.location).catch(() => null))?.isDirectory()) return targets;
+    for (const dir of await directoriesUnder(this.location)) targets.push({ dir });
+    for (const file of await this.disk.files().catch(() => [])) {
+      if ((await lstat(file).catch(() => null))?.isSymbolicLink()) targets.push(...(await entriesOf(file).catch(() => [])));
+    }
+    return targets;
   }
 }
 
@@ -191,20 +308,17 @@ abstract class BundleSource extends BaseSource {
 }
 
 export class BundleFileSource extends BundleSource {
-  constructor(private readonly path: string, trust: TrustSet, issuer?: string) {
+  protected override readonly disk = new DiskState(async () => [this.location], async () => [
+    { file: this.location, text: await readBounded(this.location, BUNDLE_LIMITS.maxBytes, 'too_large') },
+  ]);
+
+  constructor(path: string, trust: TrustSet, issuer?: string) {
     super('bundle-file', resolve(path), trust, issuer);
   }
 
   protected async load(): Promise<boolean> {
-    return this.activate(await readBounded(this.location, BUNDLE_LIMITS.maxBytes, 'too_large'));
-  }
-
-  watchPaths() {
-    return [{ path: dirname(this.location), recursive: false, file: this.location }];
-  }
-
-  override quietMs(): Promise<number> {
-    return quietSince([this.location]);
+    const { docs, activate } = await this.disk.read();
+    return this.activate((docs[0] as DocumentInput).text, activate);
   }
 }
 
@@ -250,10 +364,6 @@ export class BundleUrlSource extends BundleSource {
       this.etag = etag;
       this.state.etag = etag;
     });
-  }
-
-  watchPaths() {
-    return [];
   }
 }
 

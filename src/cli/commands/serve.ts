@@ -17,6 +17,7 @@ export const SERVE_OPTIONS: Options = {
   'bundle-issuer': { type: 'string' },
   poll: { type: 'string' },
   'no-watch': { type: 'boolean' },
+  'disk-check': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
@@ -44,6 +45,8 @@ Starts the policy decision service (native API and OpenID AuthZEN 1.0) on http:/
   --bundle-issuer <iss>      refuse bundles from any other issuer
   --poll <seconds>           poll bundle URLs with If-None-Match (default 30; 0 = never)
   --no-watch                 do not watch profile directories and bundle files for changes
+  --disk-check <seconds>     compare profile files on disk with the active ones (default 5; 0 = never);
+                             with the watch on, a change it missed is reloaded
   --tls-cert <pem> --tls-key <pem>   serve HTTPS (env FAPI_POLICY_PDP_TLS_CERT, FAPI_POLICY_PDP_TLS_KEY)
   --tls-ca <pem>             accept client certificates issued by this CA as authentication (mTLS)
                              (env FAPI_POLICY_PDP_TLS_CA)
@@ -137,6 +140,7 @@ async function optionsFrom(values: Values, env: NodeJS.ProcessEnv): Promise<PdpO
     bundleIssuer: str('bundle-issuer'),
     pollSeconds: poll ?? 30,
     watch: !values['no-watch'],
+    checkSeconds: integer(str('disk-check'), '--disk-check', 0, 86_400) ?? 5,
     tls: await tlsFrom(str('tls-cert', 'FAPI_POLICY_PDP_TLS_CERT'), str('tls-key', 'FAPI_POLICY_PDP_TLS_KEY'), str('tls-ca', 'FAPI_POLICY_PDP_TLS_CA')),
     tokens: await tokensFrom(str('token-file'), env.FAPI_POLICY_PDP_TOKEN),
     authProtect: protect,
