@@ -15,6 +15,8 @@ export interface TestVector {
   expect: 'allow' | 'deny';
   violations?: string[];
   warnings?: string[];
+  /** The OAuth error the decision must refuse with. */
+  error?: string;
 }
 
 export interface TestSuite {
@@ -97,6 +99,7 @@ function judge(vector: TestVector, decision: Decision): { passed: boolean; probl
     const want = [...new Set(vector.violations)].sort();
     if (want.join() !== got.join()) problems.push(`expected violations [${want.join(', ')}], got [${got.join(', ')}]`);
   }
+  if (vector.error !== undefined && decision.error !== vector.error) problems.push(`expected error ${vector.error}, got ${decision.error ?? 'none'}`);
   const warned = new Set(decision.warnings.map((w) => w.rule));
   const lacking = (vector.warnings ?? []).filter((w) => !warned.has(w));
   if (lacking.length) problems.push(`expected warnings [${lacking.join(', ')}] missing; got [${[...warned].join(', ')}]`);
