@@ -62,7 +62,8 @@ export function decide(
 function refusal(decision: Decision): Decision {
   const first = decision.violations[0];
   if (!first) return decision;
-  return { ...decision, decision: 'deny', error: first.error, status: first.status };
+  const { profile, stage, violations, warnings } = decision;
+  return { decision: 'deny', profile, stage, error: first.error, status: first.status, violations, warnings };
 }
 
 type Outcome =
