@@ -124,4 +124,17 @@ describe('test vectors', () => {
     expect(report('invalid_request').failed).toBe(0);
     expect(report('invalid_client').results[0]?.problems).toEqual(['expected error invalid_client, got invalid_request']);
   });
+
+  it('can run against changed settings (an option a profile ships switched off)', () => {
+    const vector = (settings: string, expect: string) =>
+      `    - name: ${JSON.stringify(`plain PKCE with ${settings}`)}\n      stage: par\n      settings: ${settings}\n      facts: {params: {code_challenge_method: plain}}\n      expect: ${expect}\n      violations: [MINI-PKCE]\n`;
+    const report = (...vectors: string[]) => runTests(buildProfileSet([{
+      ...miniBase, text: `${miniBase.text}\ntests:\n  fixtures:\n    par: ${JSON.stringify(PAR_FACTS)}\n  vectors:\n${vectors.join('')}`,
+    }]));
+    const ok = report(vector('{pkce.methods: [plain, S256]}', 'allow').replace('      violations: [MINI-PKCE]\n', ''), vector('{pkce.methods: [S256]}', 'deny'));
+    expect(ok.results.map((r) => r.problems)).toEqual([[], []]);
+    expect(report(vector('{pkce.nothing: true}', 'deny')).results[0]?.problems).toEqual(["settings: unknown setting 'pkce.nothing'"]);
+    expect(report(vector('{pkce.methods: S256}', 'deny')).results[0]?.problems.join()).toMatch(/^settings: \/pkce\/methods .*array/);
+    expect(report(vector('{clock_skew.accept_future: 100}', 'deny')).results[0]?.problems.join()).toMatch(/^settings: .*accept_future/);
+  });
 });
