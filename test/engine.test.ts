@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { build, overlay, PAR_FACTS } from './helpers.js';
+import { build, PAR_FACTS, profileWith, rule } from './helpers.js';
 
-const rule = (over: Record<string, unknown>) => ({ id: 'T-1', clause: 'T §1', stage: 'par', severity: 'error', message: 'Fix it.', ...over });
-const profileWith = (...rules: unknown[]) => {
-  const set = build(overlay('ov', { rules }));
-  const p = set.get('ov');
-  if (!p) throw new Error(set.diagnostics.map((d) => d.message).join('\n'));
-  return p;
-};
 
 describe('decisions', () => {
   const base = build().get('mini-base')!;

@@ -3,16 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   OAUTH_ERROR_CODES, STAGE_ERRORS, STAGES, buildProfileSet, oauthErrorResponse, oauthStatus, runTests,
 } from '../src/index.js';
-import { build, errorsOf, miniBase, overlay, PAR_FACTS } from './helpers.js';
+import { build, errorsOf, miniBase, overlay, PAR_FACTS, profileWith, rule } from './helpers.js';
 
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
-const rule = (over: Record<string, unknown>) => ({ id: 'T-1', clause: 'T §1', stage: 'par', severity: 'error', message: 'Fix it.', ...over });
-const profileWith = (...rules: unknown[]) => {
-  const set = build(overlay('ov', { rules }));
-  const p = set.get('ov');
-  if (!p) throw new Error(set.diagnostics.map((d) => d.message).join('\n'));
-  return p;
-};
 const refuse = { logic: false };
 
 describe('the OAuth error table', () => {
