@@ -54,6 +54,10 @@ describe('http(s) URI comparison (RFC 9449 §4.3 step 9, RFC 3986 §6.2.2-6.2.3)
     expect(() => sameHttpUri(uri, 'https://as.example/token')).toThrow(/not an absolute http\(s\) URI/);
   });
 
+  it('takes identical text as the same resource without parsing it (the request itself named it)', () => {
+    expect(sameHttpUri('https://as.example@rs.example/a b', 'https://as.example@rs.example/a b')).toBe(true);
+  });
+
   it('gives the normal form', () => {
     expect(httpTarget('HTTPS://AS.example:443/a/../%7eb?x#y')).toBe('https://as.example/~b');
   });

@@ -27,7 +27,8 @@ const UNRESERVED = /[A-Za-z0-9\-._~]/;
  * are normalised. `pointers` name the facts for the error raised when either is not such a URI.
  */
 export function sameHttpUri(a: string, b: string, pointers: [string?, string?] = []): boolean {
-  return httpTarget(a, pointers[0]) === httpTarget(b, pointers[1]);
+  // Identical text names the same resource under any reading: the common case costs no parsing.
+  return a === b || httpTarget(a, pointers[0]) === httpTarget(b, pointers[1]);
 }
 
 /** The RFC 3986 normal form of an absolute http(s) URI, without query and fragment. */
@@ -56,12 +57,15 @@ function splitAuthority(authority: string, malformed: (why: string) => Error): {
   if (!PORT.test(port) || Number(port) > 65535) throw malformed('invalid port');
   if (!IP_LITERAL.test(rawHost) && !REG_NAME.test(rawHost)) throw malformed('invalid host');
   // Lower-case everything but the hex digits of percent-encodings, which normalise to upper case.
-  const host = normalizePercent(rawHost).replace(/%[0-9A-F]{2}|[^%]+/g, (m) => (m.startsWith('%') ? m : m.toLowerCase()));
+  const host = rawHost.includes('%')
+    ? normalizePercent(rawHost).replace(/%[0-9A-F]{2}|[^%]+/g, (m) => (m.startsWith('%') ? m : m.toLowerCase()))
+    : rawHost.toLowerCase();
   return { host, port };
 }
 
 /** RFC 3986 §6.2.2.1–2: upper-case hex digits; decode octets that are unreserved characters. */
 function normalizePercent(text: string): string {
+  if (!text.includes('%')) return text;
   return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
     const char = String.fromCharCode(parseInt(hex, 16));
     return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`;
@@ -70,6 +74,7 @@ function normalizePercent(text: string): string {
 
 /** RFC 3986 §5.2.4, on a path that starts with '/' or is empty. */
 function removeDotSegments(path: string): string {
+  if (!/(^|\/)\.\.?(\/|$)/.test(path)) return path;
   const out: string[] = [];
   const segments = path.split('/').slice(1);
   segments.forEach((segment, i) => {
