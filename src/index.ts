@@ -14,6 +14,10 @@ export type { MetadataEndpoints } from './engine/metadata.js';
 export type { EvaluateOptions } from './engine/evaluate.js';
 export type { RuleSpec } from './engine/rule.js';
 export {
+  OAUTH_ERRORS, OAUTH_ERROR_CODES, STAGE_ERRORS, isOAuthError, oauthStatus, oauthErrorResponse,
+  type OAuthError, type OAuthErrorResponse, type ServerRole,
+} from './engine/oauth-errors.js';
+export {
   STAGES, isStage,
   type Stage, type Facts, type Settings, type Decision, type Violation, type ProfileRef, type RuleTrace, type Severity, type Waiver,
 } from './engine/types.js';

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { build, overlay, PAR_FACTS } from './helpers.js';
+import { build, PAR_FACTS, profileWith, rule } from './helpers.js';
 
-const rule = (over: Record<string, unknown>) => ({ id: 'T-1', clause: 'T §1', stage: 'par', severity: 'error', message: 'Fix it.', ...over });
-const profileWith = (...rules: unknown[]) => {
-  const set = build(overlay('ov', { rules }));
-  const p = set.get('ov');
-  if (!p) throw new Error(set.diagnostics.map((d) => d.message).join('\n'));
-  return p;
-};
 
 describe('decisions', () => {
   const base = build().get('mini-base')!;
@@ -20,7 +13,11 @@ describe('decisions', () => {
   it('denies with rule, clause, severity, message and the JSON pointer of the fact', () => {
     const d = base.evaluate('par', { ...PAR_FACTS, params: { ...PAR_FACTS.params, code_challenge_method: 'plain' } });
     expect(d.decision).toBe('deny');
-    expect(d.violations).toEqual([{ rule: 'MINI-PKCE', clause: 'Test §1-1', severity: 'error', message: 'Use an allowed PKCE method.', path: '/params/code_challenge_method' }]);
+    expect(d.violations).toEqual([{
+      rule: 'MINI-PKCE', clause: 'Test §1-1', severity: 'error', message: 'Use an allowed PKCE method.', path: '/params/code_challenge_method',
+      error: 'invalid_request', status: 400,
+    }]);
+    expect(d).toMatchObject({ error: 'invalid_request', status: 400 });
   });
 
   it('keeps warnings out of the decision', () => {
@@ -98,9 +95,10 @@ describe('fail closed', () => {
     expect(d.violations[0]?.message).toMatch(/malformed fact: '<' needs a number, got string/);
   });
 
-  it('denies an unknown stage with the error flag', () => {
+  it('denies an unknown stage with the engine-error flag and server_error', () => {
     const d = base.evaluate('sideways', {});
-    expect(d).toMatchObject({ decision: 'deny', error: true });
+    expect(d).toMatchObject({ decision: 'deny', engine_error: true, error: 'server_error', status: 500 });
+    expect(d.violations[0]).toMatchObject({ rule: 'fapi-policy/stage', error: 'server_error', status: 500 });
   });
 
   it('explains what happened to each rule of the stage', () => {

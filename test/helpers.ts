@@ -30,3 +30,14 @@ export const PAR_FACTS = {
   client_authenticated: true,
   params: { client_id: 'c1', response_type: 'code', redirect_uri: 'https://client.example/cb', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' },
 };
+
+/** A par-stage error rule named T-1; `over` changes any member. */
+export const rule = (over: Record<string, unknown>) => ({ id: 'T-1', clause: 'T §1', stage: 'par', severity: 'error', message: 'Fix it.', ...over });
+
+/** The overlay 'ov' of the mini base with these rules added; throws with the diagnostics if it does not load. */
+export function profileWith(...rules: unknown[]) {
+  const set = build(overlay('ov', { rules }));
+  const p = set.get('ov');
+  if (!p) throw new Error(set.diagnostics.map((d) => d.message).join('\n'));
+  return p;
+}

@@ -32,9 +32,13 @@ describe('POST /v1/decide', () => {
   it('denies with the violated rule, clause and fact pointer', async () => {
     const r = await decide({ profile: 'mini-base', stage: 'par', facts: parFacts({ code_challenge_method: 'plain' }) });
     expect(r.status).toBe(200);
-    const d = r.json() as { decision: string; violations: unknown[] };
-    expect(d.decision).toBe('deny');
-    expect(d.violations).toEqual([{ rule: 'MINI-PKCE', clause: 'Test §1-1', severity: 'error', message: 'Use an allowed PKCE method.', path: '/params/code_challenge_method' }]);
+    const d = r.json() as Record<string, unknown>;
+    expect(d).toMatchObject({ decision: 'deny', error: 'invalid_request', status: 400 });
+    expect(d.violations).toEqual([{
+      rule: 'MINI-PKCE', clause: 'Test §1-1', severity: 'error', message: 'Use an allowed PKCE method.', path: '/params/code_challenge_method',
+      error: 'invalid_request', status: 400,
+    }]);
+    expect(d).not.toHaveProperty('engine_error');
   });
 
   it('explains every rule when asked (no authentication configured)', async () => {
@@ -80,7 +84,10 @@ describe('POST /v1/decide', () => {
     try {
       const r = await decide({ profile: 'mini-base', stage: 'par', facts: parFacts() });
       expect(r.status).toBe(200);
-      expect(r.json()).toMatchObject({ decision: 'deny', error: true, violations: [{ rule: 'fapi-policy/internal' }] });
+      const d = r.json() as { decision_id: string };
+      expect(d).toMatchObject({ decision: 'deny', engine_error: true, error: 'server_error', status: 500, violations: [{ rule: 'fapi-policy/internal', error: 'server_error', status: 500 }] });
+      await vi.waitFor(() => expect(log.lines.some((l) => l.includes(d.decision_id))).toBe(true));
+      expect(JSON.parse(log.lines.find((l) => l.includes(d.decision_id))!)).toMatchObject({ result: 'deny', error: 'server_error', engine_error: true });
     } finally {
       spy.mockRestore();
     }

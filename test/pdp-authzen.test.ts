@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CompiledProfile } from '../src/engine/compiled-profile.js';
 import type { PdpServer } from '../src/pdp/server.js';
 import { MINI_CLIENT_TEXT, evaluation, parFacts, post, profileDir, request, startTestPdp } from './pdp-helpers.js';
 
@@ -13,7 +14,10 @@ afterAll(() => pdp.close());
 
 interface Item {
   decision: boolean;
-  context?: { decision_id?: string; profile?: { id: string; digest: string }; violations?: Array<{ rule: string; clause: string; path: string }>; error?: { status: number; message: string }; explain?: unknown[] };
+  context?: {
+    decision_id?: string; profile?: { id: string; digest: string }; violations?: Array<{ rule: string; clause: string; path: string }>;
+    oauth_error?: { error: string; status: number }; error?: { status: number; message: string }; explain?: unknown[];
+  };
 }
 
 const single = (body: unknown, headers?: Record<string, string>) => post(`${base}/access/v1/evaluation`, body, headers);
@@ -41,6 +45,7 @@ describe('POST /access/v1/evaluation', () => {
     expect(d.context?.decision_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(d.context?.profile).toEqual(pdp.registry.current.profiles.get('mini-base')!.ref);
     expect(d.context?.violations).toEqual([]);
+    expect(d.context).not.toHaveProperty('oauth_error');
   });
 
   it('denies with HTTP 200, decision false and the violated rule and clause in context', async () => {
@@ -48,8 +53,26 @@ describe('POST /access/v1/evaluation', () => {
     expect(r.status).toBe(200);
     const d = r.json() as Item;
     expect(d.decision).toBe(false);
-    expect(d.context?.violations).toEqual([expect.objectContaining({ rule: 'MINI-PKCE', clause: 'Test §1-1', path: '/params/code_challenge_method' })]);
+    expect(d.context?.violations).toEqual([expect.objectContaining({
+      rule: 'MINI-PKCE', clause: 'Test §1-1', path: '/params/code_challenge_method', error: 'invalid_request', status: 400,
+    })]);
+    // The OAuth error of the refusal; context.error keeps its AuthZEN meaning (the item could not be decided).
+    expect(d.context?.oauth_error).toEqual({ error: 'invalid_request', status: 400 });
     expect(d.context?.error).toBeUndefined();
+  });
+
+  it('flags an engine failure in context.error (500) and refuses with server_error', async () => {
+    const spy = vi.spyOn(CompiledProfile.prototype, 'evaluate').mockImplementation(() => {
+      throw new Error('boom');
+    });
+    try {
+      const d = (await single(evaluation())).json() as Item;
+      expect(d.decision).toBe(false);
+      expect(d.context?.error).toEqual({ status: 500, message: expect.stringMatching(/fail closed/) });
+      expect(d.context?.oauth_error).toEqual({ error: 'server_error', status: 500 });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('maps subject properties to facts.client (client metadata rules see them)', async () => {

@@ -166,7 +166,7 @@ describe('profile documents: bad input gets a precise, positioned error and no p
     expect(withState('b'.repeat(600)).violations.map((v) => v.rule)).toEqual(['T-1']);
     const overBudget = withState('x' + 'a'.repeat(4000) + 'y');
     expect(overBudget.decision).toBe('deny');
-    expect(overBudget.error).toBe(true);
+    expect(overBudget).toMatchObject({ engine_error: true, error: 'server_error', status: 500 });
     expect(overBudget.violations[0]?.message).toMatch(/too costly for a string of 4002 characters/);
   });
 

@@ -30,6 +30,21 @@ describe('the shipped FAPI profiles', () => {
     }
   });
 
+  it('refuse on a clause of a client section only with a server clause beside it; client duties alone warn', () => {
+    const CLIENT_SECTIONS = [
+      /^FAPI 2\.0 SP §5\.3\.3/, /^FAPI 2\.0 MS §5\.(3\.2|4\.2|5\.2)\b/,
+      /^FAPI 1\.0 Part 1 §(5\.2\.3|5\.2\.4|6\.2\.2)\b/, /^FAPI 1\.0 Part 2 §(5\.2\.3|6\.2\.2)\b/,
+    ];
+    const clientOnly = (clause: string) => clause.split(';').every((part) => CLIENT_SECTIONS.some((re) => re.test(part.trim())));
+    const offenders = SHIPPED.flatMap((id) => set.get(id)!.rules.filter((r) => r.severity === 'error' && clientOnly(r.clause)).map((r) => `${id} ${r.id}`));
+    expect(offenders).toEqual([]);
+    // The audit found these client duties the server only observes: they warn.
+    const severity = (id: string, rule: string) => set.get(id)!.rules.find((r) => r.id === rule)?.severity;
+    expect(severity('fapi2-security', 'FAPI2-SP-FINAL-5.3.3.2-6')).toBe('warning');
+    expect(severity('fapi2-message-signing', 'FAPI2-MS-ID1-5.4.2-1')).toBe('warning');
+    expect(severity('fapi1-advanced', 'FAPI1-ADV-5.2.3-9')).toBe('warning');
+  });
+
   it('advertise only what they enforce: derived metadata passes their own discovery rules', () => {
     const issuer = 'https://as.example';
     const endpoints = {

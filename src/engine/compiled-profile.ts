@@ -6,6 +6,7 @@ import { SchemaCompiler } from './rule-schema.js';
 import { sha256Digest } from './digest.js';
 import { decide, type EvaluateOptions } from './evaluate.js';
 import { deriveMetadata, type MetadataEndpoints } from './metadata.js';
+import { STAGE_ERRORS, type OAuthError } from './oauth-errors.js';
 import { compileRule, stagesOf, type RuleSpec } from './rule.js';
 import { CompiledStage } from './stage.js';
 import { STAGES, type Decision, type ProfileRef, type Settings, type Stage, type Waiver } from './types.js';
@@ -31,6 +32,10 @@ export interface RuleSummary {
   stages: Stage[];
   severity: RuleSpec['severity'];
   message: string;
+  /** The OAuth error a refusal maps to, per stage (a rule without its own takes each stage's default). */
+  errors: Partial<Record<Stage, OAuthError>>;
+  /** The HTTP status of a refusal, when the rule overrides the one its error implies. */
+  status?: number;
   /** The profile that declared the rule (the overlay or one of its bases). */
   from?: string;
 }
@@ -87,9 +92,12 @@ export class CompiledProfile {
 }
 
 function summarize(rule: RuleSpec, from: string | undefined): RuleSummary {
+  const stages = stagesOf(rule);
   return {
     id: rule.id, clause: rule.clause, ...(rule.catalogue ? { catalogue: rule.catalogue } : {}),
-    stages: stagesOf(rule), severity: rule.severity, message: rule.message, ...(from ? { from } : {}),
+    stages, severity: rule.severity, message: rule.message,
+    errors: Object.fromEntries(stages.map((s) => [s, rule.error ?? STAGE_ERRORS[s]])),
+    ...(rule.status !== undefined ? { status: rule.status } : {}), ...(from ? { from } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { checkFacts } from './facts.js';
 import { MalformedFactError, MissingFactError } from './errors.js';
 import { CompiledStage } from './stage.js';
 import { truthy } from './logic/values.js';
+import { STAGE_ERRORS, oauthStatus, roleOf, type OAuthError, type ServerRole } from './oauth-errors.js';
 import type { CompiledRule } from './rule.js';
 import { type Decision, type Facts, type ProfileRef, type RuleTrace, type Stage, type Violation } from './types.js';
 
@@ -26,34 +27,43 @@ export function decide(
   const stage = requested as Stage;
   const problem = checkFacts(stage, facts);
   if (problem) {
+    // Facts outside their schema describe a malformed request: the stage's own error answers it.
+    const error = STAGE_ERRORS[stage];
+    const status = oauthStatus(error, roleOf(stage, isFacts(facts) ? facts : {}));
     return deny(profile, stage, [
-      { rule: 'fapi-policy/facts', clause: `schemas/facts/${stage}.schema.json`, severity: 'error', message: problem.message, path: problem.path },
+      { rule: 'fapi-policy/facts', clause: `schemas/facts/${stage}.schema.json`, severity: 'error', message: problem.message, path: problem.path, error, status },
     ]);
   }
   const violations: Violation[] = [];
   const warnings: Violation[] = [];
   const trace: RuleTrace[] | undefined = options?.explain ? [] : undefined;
   let failedClosed = false;
+  const role = roleOf(stage, facts as Facts);
   const slots = compiled.load(facts);
   const rules = compiled.rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledRule;
-    const outcome = runRule(compiled, i, rule, facts as Facts, slots);
+    const outcome = runRule(compiled, i, rule, facts as Facts, slots, role);
     if (trace) trace.push(toTrace(rule, outcome));
     if (outcome.kind === 'passed' || outcome.kind === 'not_applicable') continue;
     if (outcome.kind === 'error') failedClosed = true;
     (rule.severity === 'error' || outcome.kind === 'error' ? violations : warnings).push(outcome.violation);
   }
-  const decision: Decision = {
-    decision: violations.length ? 'deny' : 'allow',
-    profile,
-    stage,
-    violations,
-    warnings,
-  };
-  if (failedClosed) decision.error = true;
+  const decision = refusal({ decision: 'allow', profile, stage, violations, warnings });
+  if (failedClosed) decision.engine_error = true;
   if (trace) decision.explain = trace;
   return decision;
+}
+
+/**
+ * A decision with violations is a deny, refused with the first violation's error: rules run in the
+ * order the profile lists them (base rules before an overlay's), so the author orders refusals.
+ */
+function refusal(decision: Decision): Decision {
+  const first = decision.violations[0];
+  if (!first) return decision;
+  const { profile, stage, violations, warnings } = decision;
+  return { decision: 'deny', profile, stage, error: first.error, status: first.status, violations, warnings };
 }
 
 type Outcome =
@@ -64,27 +74,29 @@ type Outcome =
 const PASSED: Outcome = { kind: 'passed' };
 const NOT_APPLICABLE: Outcome = { kind: 'not_applicable' };
 
-function runRule(stage: CompiledStage, index: number, rule: CompiledRule, facts: Facts, slots: unknown[]): Outcome {
+function runRule(stage: CompiledStage, index: number, rule: CompiledRule, facts: Facts, slots: unknown[], role: ServerRole): Outcome {
+  const refused = (message: string, path: string): Violation => violation(rule, message, path, rule.error, rule.status ?? oauthStatus(rule.error, role));
   try {
     if (!stage.applies(index, slots)) return NOT_APPLICABLE;
     if (truthy(rule.test(rule.input === 'slots' ? slots : facts))) return PASSED;
     const failure = rule.failure();
     const message = failure.detail ? `${rule.message} (${failure.detail})` : rule.message;
-    return { kind: 'failed', violation: violation(rule, message, failure.path), detail: failure.detail };
+    return { kind: 'failed', violation: refused(message, failure.path), detail: failure.detail };
   } catch (e) {
     if (e instanceof MissingFactError) {
-      return { kind: 'missing_fact', violation: violation(rule, `${rule.message} (missing fact ${e.pointer})`, e.pointer), detail: e.message };
+      return { kind: 'missing_fact', violation: refused(`${rule.message} (missing fact ${e.pointer})`, e.pointer), detail: e.message };
     }
     if (e instanceof MalformedFactError) {
-      return { kind: 'missing_fact', violation: violation(rule, `${rule.message} (malformed fact: ${e.message})`, e.pointer ?? ''), detail: e.message };
+      return { kind: 'missing_fact', violation: refused(`${rule.message} (malformed fact: ${e.message})`, e.pointer ?? ''), detail: e.message };
     }
+    // The engine broke, not the request: the refusal is the server's own error.
     const detail = `evaluation failed: ${(e as Error)?.message ?? String(e)}`;
-    return { kind: 'error', violation: violation(rule, `${rule.message} (${detail})`, ''), detail };
+    return { kind: 'error', violation: violation(rule, `${rule.message} (${detail})`, '', 'server_error', oauthStatus('server_error')), detail };
   }
 }
 
-function violation(rule: CompiledRule, message: string, path: string): Violation {
-  return { rule: rule.id, clause: rule.clause, severity: rule.severity, message, path };
+function violation(rule: CompiledRule, message: string, path: string, error: OAuthError, status: number): Violation {
+  return { rule: rule.id, clause: rule.clause, severity: rule.severity, message, path, error, status };
 }
 
 function toTrace(rule: CompiledRule, outcome: Outcome): RuleTrace {
@@ -95,10 +107,15 @@ function toTrace(rule: CompiledRule, outcome: Outcome): RuleTrace {
 }
 
 function deny(profile: ProfileRef, stage: Stage, violations: Violation[]): Decision {
-  return { decision: 'deny', profile, stage, violations, warnings: [] };
+  return refusal({ decision: 'deny', profile, stage, violations, warnings: [] });
+}
+
+function isFacts(value: unknown): value is Facts {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** A deny caused by the engine itself rather than by a rule: flagged so callers can alert on it. */
 export function engineDeny(profile: ProfileRef, stage: Stage, rule: string, message: string, path: string): Decision {
-  return { ...deny(profile, stage, [{ rule, clause: 'fapi-policy', severity: 'error', message, path }]), error: true };
+  const error = 'server_error';
+  return { ...deny(profile, stage, [{ rule, clause: 'fapi-policy', severity: 'error', message, path, error, status: oauthStatus(error) }]), engine_error: true };
 }

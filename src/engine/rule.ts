@@ -4,6 +4,7 @@ import type { SlotTable } from './logic/node.js';
 import type { SchemaCompiler } from './rule-schema.js';
 import { LogicCompileError } from './errors.js';
 import { canonicalJson } from './digest.js';
+import { STAGE_ERRORS, type OAuthError } from './oauth-errors.js';
 import type { Settings, Severity, Stage } from './types.js';
 
 /** A rule as written in a profile (after resolution). */
@@ -17,6 +18,10 @@ export interface RuleSpec {
   check: { logic?: unknown; schema?: unknown };
   message: string;
   path?: string;
+  /** The OAuth error a refusal maps to; the stage's default (STAGE_ERRORS) when absent. */
+  error?: OAuthError;
+  /** The HTTP status of the refusal when it is not the one `error` implies (RFC 9126 §2.3: 405). */
+  status?: number;
   note?: string;
 }
 
@@ -31,6 +36,8 @@ export interface CompiledRule {
   clause: string;
   severity: Severity;
   message: string;
+  error: OAuthError;
+  status?: number;
   when?: Evaluator;
   /** Canonical text of `when`: rules of a stage with the same applicability share one evaluation. */
   whenKey?: string;
@@ -75,7 +82,8 @@ export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, sc
     };
   });
   const whenKey = when ? canonicalJson(rule.when) : undefined;
-  return { id: rule.id, clause: rule.clause, severity: rule.severity, message: rule.message, ...(when ? { when, whenKey } : {}), ...check };
+  const refusal = { error: rule.error ?? STAGE_ERRORS[stage], ...(rule.status !== undefined ? { status: rule.status } : {}) };
+  return { id: rule.id, clause: rule.clause, severity: rule.severity, message: rule.message, ...refusal, ...(when ? { when, whenKey } : {}), ...check };
 }
 
 function guard<T>(rule: RuleSpec, field: 'when' | 'check', prefix: string, build: () => T): T {

@@ -1,3 +1,5 @@
+import type { OAuthError } from './oauth-errors.js';
+
 /** The stages an authorization server (or any PEP) asks about; one facts schema each. */
 export const STAGES = [
   'discovery', 'registration', 'par', 'authorization', 'request_object', 'token',
@@ -24,6 +26,10 @@ export interface Violation {
   message: string;
   /** JSON pointer (RFC 6901) of the offending fact, '' for the whole facts object. */
   path: string;
+  /** The OAuth error this failure is refused with (the rule's, or its stage's default). */
+  error: OAuthError;
+  /** The HTTP status that error is answered with at this stage. */
+  status: number;
 }
 
 export interface ProfileRef {
@@ -47,10 +53,14 @@ export interface Decision {
   decision: 'allow' | 'deny';
   profile: ProfileRef;
   stage: Stage;
+  /** On a deny: the OAuth error of the refusal, the first violation's (rule order). */
+  error?: OAuthError;
+  /** On a deny: the HTTP status of that error. */
+  status?: number;
   violations: Violation[];
   warnings: Violation[];
-  /** Set when the deny came from an engine failure rather than a rule. */
-  error?: true;
+  /** Set when the deny came from an engine failure rather than a rule (its violation says server_error). */
+  engine_error?: true;
   explain?: RuleTrace[];
 }
 

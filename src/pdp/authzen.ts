@@ -10,7 +10,7 @@
 import { FACTS_SCHEMAS } from '../engine/facts.js';
 import { STAGES, isStage, type Stage } from '../engine/types.js';
 import type { PdpContext, RequestMeta } from './context.js';
-import { decide, decisionMembers, type DecisionResult, type InputPaths } from './decide.js';
+import { decide, decisionMembers, type DecisionResult, type InputPaths, type RefusalStyle } from './decide.js';
 import { printable, quote } from '../engine/text.js';
 import { HttpError, MESSAGE_MAX, badRequest, toHttpError } from './errors.js';
 import { isPlainObject } from './limits.js';
@@ -182,11 +182,18 @@ function withClient(context: Record<string, unknown>, subject: Record<string, un
   return { ...context, client: { ...properties, client_id: subject.id } };
 }
 
-const ENGINE_ERROR = JSON.stringify({ status: 500, message: 'evaluation failed; denied (fail closed)' });
+/**
+ * `context.error` keeps its AuthZEN meaning (this item could not be decided properly, with an HTTP
+ * status); the OAuth error a deny maps to travels as `context.oauth_error`.
+ */
+const AUTHZEN: RefusalStyle = {
+  refusal: (error, status) => `"oauth_error":{"error":"${error}","status":${status}}`,
+  engineError: `"error":${JSON.stringify({ status: 500, message: 'evaluation failed; denied (fail closed)' })}`,
+};
 
-/** `{"decision": <bool>, "context": {decision_id, profile, stage, violations, warnings, error?, explain?}}` */
+/** `{"decision": <bool>, "context": {decision_id, profile, stage, oauth_error?, violations, warnings, error?, explain?}}` */
 function toAuthzen({ decisionId, decision: d }: DecisionResult): Evaluated {
   const decision = d.decision === 'allow';
-  return { decision, json: `{"decision":${decision},"context":{"decision_id":"${decisionId}",${decisionMembers(d, ENGINE_ERROR)}}}` };
+  return { decision, json: `{"decision":${decision},"context":{"decision_id":"${decisionId}",${decisionMembers(d, AUTHZEN)}}}` };
 }
 

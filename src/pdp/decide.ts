@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CompiledProfile } from '../engine/compiled-profile.js';
 import { checkFacts } from '../engine/facts.js';
+import { oauthStatus } from '../engine/oauth-errors.js';
 import { STAGES, isStage, type Decision, type Stage } from '../engine/types.js';
 import type { PdpContext, RequestMeta } from './context.js';
 import { ECHO_MAX, pointerToken, quote } from '../engine/text.js';
@@ -82,19 +83,26 @@ function evaluateClosed(ctx: PdpContext, profile: CompiledProfile, stage: Stage,
   }
   if (decision.decision === 'allow' && decision.violations.length === 0) return decision;
   if (decision.decision === 'deny') return decision;
-  return { ...decision, decision: 'deny', error: true };
+  return internalDeny(profile, stage);
 }
 
 function failClosed(ctx: PdpContext, profile: CompiledProfile, stage: Stage, e: unknown): Decision {
   ctx.log.error({ profile: profile.id, stage }, `evaluation threw: ${(e as Error)?.message ?? String(e)}`);
+  return internalDeny(profile, stage);
+}
+
+/** The engine broke or answered nonsense: a deny the server owns (server_error), flagged for alerting. */
+function internalDeny(profile: CompiledProfile, stage: Stage): Decision {
+  const error = 'server_error';
+  const status = oauthStatus(error);
   return {
-    decision: 'deny', profile: profile.ref, stage, warnings: [], error: true,
-    violations: [{ rule: 'fapi-policy/internal', clause: 'fapi-policy', severity: 'error', message: 'internal error during evaluation; denied', path: '' }],
+    decision: 'deny', profile: profile.ref, stage, error, status, warnings: [], engine_error: true,
+    violations: [{ rule: 'fapi-policy/internal', clause: 'fapi-policy', severity: 'error', message: 'internal error during evaluation; denied', path: '', error, status }],
   };
 }
 
 function record(ctx: PdpContext, decisionId: string, d: Decision, input: DecisionInput, meta: RequestMeta, ms: number): void {
-  ctx.metrics.decision(d.profile.id, d.stage, d.decision, d.error === true);
+  ctx.metrics.decision(d.profile.id, d.stage, d.decision, d.engine_error === true);
   if (!ctx.decisionLog.enabled) return;
   ctx.decisionLog.write({
     decision_id: decisionId,
@@ -103,7 +111,8 @@ function record(ctx: PdpContext, decisionId: string, d: Decision, input: Decisio
     digest: d.profile.digest,
     stage: d.stage,
     result: d.decision,
-    ...(d.error ? { error: true as const } : {}),
+    ...(d.error ? { error: d.error } : {}),
+    ...(d.engine_error ? { engine_error: true as const } : {}),
     violations: d.violations.map((v) => v.rule),
     warnings: d.warnings.map((v) => v.rule),
     latency_ms: Math.round(ms * 1000) / 1000,
@@ -159,13 +168,29 @@ function profileRefJson(ref: Decision['profile']): string {
 
 const list = (items: readonly unknown[]) => (items.length ? JSON.stringify(items) : '[]');
 
-/** `"profile":…,"stage":…,"violations":…,"warnings":…[,"error":<errorJson>][,"explain":…]` of a decision. */
-export function decisionMembers(d: Decision, errorJson: string): string {
-  return `"profile":${profileRefJson(d.profile)},"stage":"${d.stage}","violations":${list(d.violations)},"warnings":${list(d.warnings)}`
-    + (d.error ? `,"error":${errorJson}` : '') + (d.explain ? `,"explain":${JSON.stringify(d.explain)}` : '');
+/** How a response names the refusal's OAuth error and flags an engine failure. */
+export interface RefusalStyle {
+  /** The members that carry `error` and `status` of a deny (without a leading comma). */
+  refusal: (error: string, status: number) => string;
+  /** The member that flags an engine failure (without a leading comma). */
+  engineError: string;
 }
 
-/** The native response: `{decision_id, decision, profile, stage, violations, warnings, error?, explain?}`. */
+/** `"profile":…,"stage":…[,<refusal>],"violations":…,"warnings":…[,<engineError>][,"explain":…]` of a decision. */
+export function decisionMembers(d: Decision, style: RefusalStyle): string {
+  // error and status are registered codes and integers, so they need no escaping.
+  return `"profile":${profileRefJson(d.profile)},"stage":"${d.stage}"`
+    + (d.error !== undefined && d.status !== undefined ? `,${style.refusal(d.error, d.status)}` : '')
+    + `,"violations":${list(d.violations)},"warnings":${list(d.warnings)}`
+    + (d.engine_error ? `,${style.engineError}` : '') + (d.explain ? `,"explain":${JSON.stringify(d.explain)}` : '');
+}
+
+const NATIVE: RefusalStyle = {
+  refusal: (error, status) => `"error":"${error}","status":${status}`,
+  engineError: '"engine_error":true',
+};
+
+/** The native response: `{decision_id, decision, profile, stage, error?, status?, violations, warnings, engine_error?, explain?}`. */
 export function decisionJson(decisionId: string, d: Decision): string {
-  return `{"decision_id":"${decisionId}","decision":"${d.decision}",${decisionMembers(d, 'true')}}`;
+  return `{"decision_id":"${decisionId}","decision":"${d.decision}",${decisionMembers(d, NATIVE)}}`;
 }

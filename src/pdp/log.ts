@@ -18,8 +18,10 @@ export interface DecisionRecord {
   digest: string;
   stage: string;
   result: 'allow' | 'deny';
+  /** The OAuth error of a deny. */
+  error?: string;
   /** Set when the deny came from an engine failure. */
-  error?: true;
+  engine_error?: true;
   violations: string[];
   warnings: string[];
   latency_ms: number;

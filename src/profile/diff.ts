@@ -65,6 +65,6 @@ function changed(prev: RuleSpec, next: RuleSpec): RuleChange {
   if (prev.severity !== next.severity) {
     return { ...base, change: next.severity === 'error' ? 'tighter' : 'looser', detail: `severity ${prev.severity} -> ${next.severity}` };
   }
-  const fields = (['clause', 'stage', 'when', 'check', 'message', 'path'] as const).filter((f) => canonicalJson(prev[f]) !== canonicalJson(next[f]));
+  const fields = (['clause', 'stage', 'when', 'check', 'message', 'path', 'error', 'status'] as const).filter((f) => canonicalJson(prev[f]) !== canonicalJson(next[f]));
   return { ...base, change: 'changed', detail: `differs in ${fields.join(', ')}` };
 }

@@ -2,9 +2,12 @@
  * Test vectors: facts plus the expected decision and rule ids, run against a compiled profile.
  * Also measures rule coverage: every rule should pass in some vector and be named by a failing one.
  */
+import { CompiledProfile } from '../engine/compiled-profile.js';
+import { canonicalJson } from '../engine/digest.js';
 import type { Decision, Stage } from '../engine/types.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { ProfileSet } from './load.js';
+import { settingCeilingProblems, settingsSchemaProblems, SETTING_KINDS } from './schema.js';
 import { positionOf, type Source } from './source.js';
 
 export interface TestVector {
@@ -15,6 +18,10 @@ export interface TestVector {
   expect: 'allow' | 'deny';
   violations?: string[];
   warnings?: string[];
+  /** The OAuth error the decision must refuse with. */
+  error?: string;
+  /** Leaf settings (dotted paths) changed for this vector, as an overlay's `value` would change them. */
+  settings?: Record<string, unknown>;
 }
 
 export interface TestSuite {
@@ -49,6 +56,7 @@ export interface TestReport {
 }
 
 export function runTests(set: ProfileSet, only?: ReadonlySet<string>): TestReport {
+  const variants = new Map<string, CompiledProfile | string>();
   const results: VectorResult[] = [];
   const passedRules = new Map<string, Set<string>>();
   const failedRules = new Map<string, Set<string>>();
@@ -57,7 +65,7 @@ export function runTests(set: ProfileSet, only?: ReadonlySet<string>): TestRepor
     if (only && !only.has(suite.profile)) continue;
     suite.vectors.forEach((vector, index) => {
       const location = { file: suite.source.file, ...positionOf(suite.source, [...suite.pathPrefix, 'vectors', index]) };
-      const result = runVector(set, suite, vector, location);
+      const result = runVector(set, suite, vector, location, variants);
       results.push(result);
       for (const t of result.decision?.explain ?? []) if (t.outcome === 'passed') mark(passedRules, suite.profile, t.rule);
       if (result.passed) for (const id of [...(vector.violations ?? []), ...(vector.warnings ?? [])]) mark(failedRules, suite.profile, id);
@@ -76,10 +84,14 @@ export function runTests(set: ProfileSet, only?: ReadonlySet<string>): TestRepor
   return { results, gaps, passed, failed: results.length - passed };
 }
 
-function runVector(set: ProfileSet, suite: TestSuite, vector: TestVector, location: VectorResult['location']): VectorResult {
+function runVector(
+  set: ProfileSet, suite: TestSuite, vector: TestVector, location: VectorResult['location'], variants: Map<string, CompiledProfile | string>,
+): VectorResult {
   const base = { profile: suite.profile, name: vector.name, location };
-  const profile = set.get(suite.profile);
-  if (!profile) return { ...base, passed: false, problems: [`profile '${suite.profile}' did not load`] };
+  const loaded = set.get(suite.profile);
+  if (!loaded) return { ...base, passed: false, problems: [`profile '${suite.profile}' did not load`] };
+  const profile = vector.settings ? variantOf(loaded, vector.settings, variants) : loaded;
+  if (typeof profile === 'string') return { ...base, passed: false, problems: [profile] };
   const fixtureName = vector.fixture ?? vector.stage;
   const fixture = suite.fixtures[fixtureName];
   if (vector.fixture && !fixture) return { ...base, passed: false, problems: [`unknown fixture '${vector.fixture}'`] };
@@ -97,10 +109,43 @@ function judge(vector: TestVector, decision: Decision): { passed: boolean; probl
     const want = [...new Set(vector.violations)].sort();
     if (want.join() !== got.join()) problems.push(`expected violations [${want.join(', ')}], got [${got.join(', ')}]`);
   }
+  if (vector.error !== undefined && decision.error !== vector.error) problems.push(`expected error ${vector.error}, got ${decision.error ?? 'none'}`);
   const warned = new Set(decision.warnings.map((w) => w.rule));
   const lacking = (vector.warnings ?? []).filter((w) => !warned.has(w));
   if (lacking.length) problems.push(`expected warnings [${lacking.join(', ')}] missing; got [${[...warned].join(', ')}]`);
   return { passed: problems.length === 0, problems };
+}
+
+/**
+ * The profile with some leaf settings replaced, compiled once per distinct change. Lets a profile's
+ * vectors exercise rules that an option setting (off as shipped) turns on.
+ */
+function variantOf(profile: CompiledProfile, changes: Record<string, unknown>, cache: Map<string, CompiledProfile | string>): CompiledProfile | string {
+  const key = `${profile.id} ${canonicalJson(changes)}`;
+  let variant = cache.get(key);
+  if (variant === undefined) {
+    variant = compileVariant(profile, changes);
+    cache.set(key, variant);
+  }
+  return variant;
+}
+
+function compileVariant(profile: CompiledProfile, changes: Record<string, unknown>): CompiledProfile | string {
+  const settings = structuredClone(profile.resolved.settings) as Record<string, unknown>;
+  for (const [path, value] of Object.entries(changes)) {
+    if (!SETTING_KINDS.has(path)) return `settings: unknown setting '${path}'`;
+    const segments = path.split('.');
+    let node = settings;
+    for (const s of segments.slice(0, -1)) node = node[s] as Record<string, unknown>;
+    node[segments[segments.length - 1] as string] = value;
+  }
+  const problem = [...settingsSchemaProblems(settings), ...settingCeilingProblems(settings)][0];
+  if (problem) return `settings: ${problem.pointer} ${problem.message}`;
+  try {
+    return new CompiledProfile({ ...profile.resolved, settings });
+  } catch (e) {
+    return `settings: the profile does not compile with them: ${(e as Error).message}`;
+  }
 }
 
 /** RFC 7396 JSON merge patch: objects merge recursively, null deletes, anything else replaces. */

@@ -57,7 +57,7 @@ async function readFacts(source: string, io: Io): Promise<unknown> {
 }
 
 export function humanDecision(d: Decision): string {
-  const lines = [`${d.decision.toUpperCase()}  ${d.profile.id} ${d.profile.version} (${d.profile.digest})  stage ${d.stage}${d.error ? '  [engine error]' : ''}`];
+  const lines = [`${d.decision.toUpperCase()}  ${d.profile.id} ${d.profile.version} (${d.profile.digest})  stage ${d.stage}${d.error ? `  ${d.error} (${d.status})` : ''}${d.engine_error ? '  [engine error]' : ''}`];
   for (const v of d.violations) lines.push(`  ✗ ${v.rule} [${v.clause}] at ${v.path || '/'}: ${v.message}`);
   for (const w of d.warnings) lines.push(`  ! ${w.rule} [${w.clause}] at ${w.path || '/'}: ${w.message}`);
   for (const t of d.explain ?? []) lines.push(`  · ${t.rule} ${t.outcome}${t.detail ? `: ${t.detail}` : ''}`);

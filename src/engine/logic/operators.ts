@@ -8,6 +8,7 @@ import type { Compiler } from './compile.js';
 import type { Evaluator, Node, Scope } from './node.js';
 import { compiledWalk } from './node.js';
 import { list, num, str, truthy, typeOf } from './values.js';
+import { sameHttpUri } from '../uri.js';
 
 export interface OpContext {
   compiler: Compiler;
@@ -385,6 +386,8 @@ export const OPERATORS: Readonly<Record<string, Factory>> = Object.freeze({
     throw new MalformedFactError(`'length' needs a string or an array, got ${typeOf(a)}`, n.pointer);
   }),
   starts_with: binary('starts_with', (a, b, na, nb) => str(a, 'starts_with', na.pointer).startsWith(str(b, 'starts_with', nb.pointer))),
+  same_http_uri: binary('same_http_uri', (a, b, na, nb) =>
+    sameHttpUri(str(a, 'same_http_uri', na.pointer), str(b, 'same_http_uri', nb.pointer), [na.pointer, nb.pointer])),
   subset: binary('subset', (a, b, na, nb) => {
     const inner = list(a, 'subset', na.pointer);
     const outer = list(b, 'subset', nb.pointer);
