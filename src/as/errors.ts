@@ -5,6 +5,7 @@
  * without reading server logs.
  */
 import type { Response } from 'express';
+import { errorDescriptionText, oauthErrorResponse } from '../engine/oauth-errors.js';
 import type { Decision, Violation } from '../engine/types.js';
 
 export class OAuthError extends Error {
@@ -30,24 +31,12 @@ export const invalidRequest = (description: string) => new OAuthError('invalid_r
 export const invalidClient = (description: string) => new OAuthError('invalid_client', description, 401);
 export const serverError = (description: string) => new OAuthError('server_error', description, 500);
 
-/**
- * RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E: no quote, no backslash, ASCII
- * only. Clauses carry '§', so the text is transliterated rather than rejected.
- */
-export function descriptionText(text: string, max = 600): string {
-  const clean = text.replace(/§/g, '').replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, (c) => (c === '"' ? "'" : '?'));
-  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
-}
-
-/** The refusal of a deny decision: the first violation's rule, clause and message, and its declared error. */
+/** The refusal of a deny decision: the code and status its first violation declares, the rule and clause in the text. */
 export function refusal(decision: Decision): OAuthError {
+  const response = oauthErrorResponse(decision);
   const first = decision.violations[0];
-  const declared = decision as { error?: unknown; status?: unknown };
-  const error = typeof declared.error === 'string' ? declared.error : 'invalid_request';
-  const status = typeof declared.status === 'number' ? declared.status : 400;
-  if (!first) return new OAuthError(error, 'the request was refused by the profile', status);
-  const more = decision.violations.length > 1 ? ` (and ${decision.violations.length - 1} more: ${decision.violations.slice(1, 4).map((v) => v.rule).join(', ')})` : '';
-  return new OAuthError(error, `${first.rule} [${first.clause}]: ${first.message}${more}`, status, {}, { rule: first.rule, clause: first.clause });
+  if (!response || !first) return serverError('the profile refused without naming a rule');
+  return new OAuthError(response.error, response.error_description, response.status, {}, { rule: first.rule, clause: first.clause });
 }
 
 /** Back-channel errors: JSON body (RFC 6749 §5.2), no caching. */
@@ -59,7 +48,7 @@ export function sendOAuthError(res: Response, e: OAuthError): void {
   res.status(e.status);
   for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);
   res.setHeader('Cache-Control', 'no-store');
-  res.json({ error: e.error, error_description: descriptionText(e.description) });
+  res.json({ error: e.error, error_description: errorDescriptionText(e.description) });
 }
 
 /**
@@ -67,7 +56,7 @@ export function sendOAuthError(res: Response, e: OAuthError): void {
  * each scheme the resource accepts; the body repeats it as JSON.
  */
 export function resourceChallenge(e: OAuthError, schemes: readonly string[], dpopAlgs: readonly string[]): OAuthError {
-  const params = `error="${e.error}", error_description="${descriptionText(e.description, 300)}"`;
+  const params = `error="${e.error}", error_description="${errorDescriptionText(e.description, 300)}"`;
   const challenge = schemes.map((s) => (s === 'DPoP' ? `DPoP ${params}, algs="${dpopAlgs.join(' ')}"` : `Bearer ${params}`)).join(', ');
   return e.withHeaders({ 'WWW-Authenticate': challenge });
 }

@@ -86,16 +86,9 @@ export function endpoint(ctx: AsContext, name: string, kind: EndpointKind, steps
   };
 }
 
-/**
- * At a protected resource an unusable token or proof is a 401 with a challenge (RFC 6750 §3.1,
- * RFC 9449 §7.1 and §9), whatever status the same error code has at the token endpoint.
- */
-const CHALLENGED = new Set(['invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce']);
-
+/** A 401 from a protected resource carries its challenge (RFC 6750 §3.1, RFC 9449 §7.1). */
 function atResource(x: Exchange, error: OAuthError): OAuthError {
-  if (!CHALLENGED.has(error.error)) return error;
-  const challenged = new OAuthError(error.error, error.description, 401, error.headers, error.rule);
-  return resourceChallenge(challenged, resourceSchemes(x), dpopAlgs(x));
+  return error.status === 401 ? resourceChallenge(error, resourceSchemes(x), dpopAlgs(x)) : error;
 }
 
 function resourceSchemes(x: Exchange): string[] {

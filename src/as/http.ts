@@ -57,8 +57,9 @@ export function parseParams(text: string, where: string): Params {
 const safeName = (name: string) => `'${name.replace(/[^\x20-\x7e]/g, '?').slice(0, 64)}'`;
 
 /** An application/x-www-form-urlencoded body, as the back-channel endpoints take. */
-export async function readForm(req: Request): Promise<Params> {
-  if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', 405, { Allow: 'POST' });
+export async function readForm(req: Request, options: { anyMethod?: boolean } = {}): Promise<Params> {
+  if (req.method !== 'POST' && !options.anyMethod) throw new OAuthError('invalid_request', 'use POST', 405, { Allow: 'POST' });
+  if (options.anyMethod && req.method !== 'POST' && !req.headers['content-type']) return Object.create(null) as Params;
   if (mediaType(req) !== 'application/x-www-form-urlencoded') {
     throw new OAuthError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded', 415);
   }

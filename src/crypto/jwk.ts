@@ -69,13 +69,6 @@ function bitsOf(jwk: JWK): number {
   return (typeof jwk.crv === 'string' ? CURVE_BITS[jwk.crv] : undefined) ?? 0;
 }
 
-/** Private members of each key type (RFC 7518 §6): a public JWK must carry none of them. */
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
-
-export function isPublicJwk(jwk: JWK): boolean {
-  return !PRIVATE_MEMBERS.some((m) => m in jwk);
-}
-
 /**
  * Imported public keys, by thumbprint and algorithm. Bounded: when full, the oldest entries go
  * (a Map iterates in insertion order), so a flood of one-off DPoP keys cannot grow it.

@@ -5,7 +5,7 @@
  * could have made it. What the JWT claims is for the engine to judge; here it is only parsed.
  */
 import { compactVerify, type JWK } from 'jose';
-import { isPublicJwk, jwkThumbprint, KeyCache } from './jwk.js';
+import { jwkThumbprint, KeyCache } from './jwk.js';
 
 /** Client JWTs are small; anything larger is refused before it is decoded. */
 export const JWT_MAX_CHARS = 16 * 1024;
@@ -64,7 +64,8 @@ export class JwsVerifier {
     if (typeof alg !== 'string' || !algorithms.includes(alg)) return false;
     const kty = keyTypeFor(alg);
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
-    const usable = candidates.filter((k) => k.kty === kty && (kid === undefined || k.kid === kid) && (k.use === undefined || k.use === 'sig') && isPublicJwk(k));
+    // Keys are imported by their public members only; whether a key may carry others is for the rules.
+    const usable = candidates.filter((k) => k.kty === kty && (kid === undefined || k.kid === kid) && (k.use === undefined || k.use === 'sig'));
     for (const jwk of usable.slice(0, 20)) {
       try {
         const key = await this.keys.import(jwk, alg);

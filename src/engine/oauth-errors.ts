@@ -105,10 +105,13 @@ export interface OAuthErrorResponse {
 export function oauthErrorResponse(decision: Decision, max = 500): OAuthErrorResponse | undefined {
   const first = decision.violations[0];
   if (decision.decision !== 'deny' || !first || decision.error === undefined || decision.status === undefined) return undefined;
-  return { status: decision.status, error: decision.error, error_description: describe(`${first.rule} (${first.clause}): ${first.message}`, max) };
+  const others = decision.violations.slice(1).map((v) => v.rule);
+  const also = others.length ? ` (also refused by: ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''})` : '';
+  return { status: decision.status, error: decision.error, error_description: errorDescriptionText(`${first.rule} (${first.clause}): ${first.message}${also}`, max) };
 }
 
-function describe(text: string, max: number): string {
+/** Text as an error_description may carry it (RFC 6749 §5.2: printable ASCII without '"' and '\\'). */
+export function errorDescriptionText(text: string, max = 500): string {
   const clean = text.replace(/§/g, 'section ').replace(/…/g, '...').replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '?');
   return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
 }

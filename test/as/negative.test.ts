@@ -104,8 +104,11 @@ describe('pushed authorization requests', () => {
     refused(await push(c, { redirect_uri: undefined }), 400, ['invalid_request', 'invalid_request_object'], 'FAPI2-SP-FINAL-5.3.2.2-6');
   });
 
-  it('answers 405 to other methods and 415 to other media types', async () => {
-    expect((await c.request('/par', { method: 'PUT', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=b' })).status).toBe(405);
+  it('answers 405 to other methods (the profile\'s RFC 9126 §2.1 rule) and 415 to other media types', async () => {
+    const { challenge } = pkce();
+    const form = { client_id: c.clientId, response_type: 'code', redirect_uri: REDIRECT_URI, code_challenge: challenge, code_challenge_method: 'S256', ...(await c.authForm()) };
+    refused(await c.request('/par', { method: 'PUT', form }), 405, ['invalid_request'], 'RFC9126-2.1-method');
+    expect((await c.request('/par', { method: 'PUT' })).status).toBe(401);
     expect((await c.request('/par', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(415);
   });
 

@@ -14,11 +14,12 @@ import { pushRequest } from '../steps/pushed-requests.js';
 
 export function parEndpoint(ctx: AsContext) {
   return endpoint(ctx, 'par', 'api', async (x: Exchange) => {
-    const form = await readForm(x.req);
+    // Any method is read: whether PAR takes it is the profile's call (RFC 9126 §2.1, a 405).
+    const form = await readForm(x.req, { anyMethod: true });
     const client = await authenticateClient(x, form, 'par');
-    const proof = await checkDpopProof(x, { htm: 'POST', htu: ctx.config.urls.par });
+    const proof = await checkDpopProof(x, { endpoint: 'par', htm: x.req.method, htu: ctx.config.urls.par });
     const params = authorizationParams(form);
-    enforce(x, 'par', parFacts(x, client, params, form));
+    enforce(x, 'par', parFacts(x, client, params, form, proof?.jkt));
     const pushed = await pushRequest(x, client, params, proof?.jkt);
     x.res.status(201).setHeader('Cache-Control', 'no-store');
     x.res.json({ request_uri: pushed.request_uri, expires_in: pushed.expires_in });

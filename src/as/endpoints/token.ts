@@ -21,7 +21,7 @@ export function tokenEndpoint(ctx: AsContext) {
     const form = await readForm(x.req);
     const client = await authenticateClient(x, form, 'token');
     const pending = form.grant_type === 'authorization_code' && form.code ? await x.ctx.store.get<CodeRecord>('code', form.code) : undefined;
-    const proof = await checkDpopProof(x, { htm: 'POST', htu: ctx.config.urls.token, ...(pending?.dpop_jkt ? { expectedJkt: pending.dpop_jkt } : {}) });
+    const proof = await checkDpopProof(x, { endpoint: 'token', htm: 'POST', htu: ctx.config.urls.token, ...(pending?.dpop_jkt ? { expectedJkt: pending.dpop_jkt } : {}) });
     const binding = senderConstraint(x, proof);
     const redeemed = await redeem(x, client, form);
     enforce(x, 'token', tokenFacts(x, client, form, redeemed.code, binding));

@@ -23,7 +23,7 @@ export function authorizationFacts(x: Exchange, client: RegisteredClient | undef
     query_parameters: Object.keys(query),
     request_object_used: false,
     ...(lookup.named ? { pushed_request: pushed
-      ? { found: true, client_id: pushed.client_id, expires_at: pushed.expires_at, used_before: lookup.usedBefore ?? false }
+      ? { found: true, client_id: pushed.client_id, issued_at: pushed.issued_at, expires_at: pushed.expires_at, used_before: lookup.usedBefore ?? false }
       : { found: false } } : {}),
     http_method: x.req.method,
   };

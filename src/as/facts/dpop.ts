@@ -4,6 +4,8 @@ import type { Exchange } from '../exchange.js';
 import type { JwtFacts } from './jwt.js';
 
 export interface ProofContext {
+  /** Where the proof is presented: it decides whether ath is needed and who answers a refusal. */
+  endpoint: 'par' | 'token' | 'resource';
   /** The HTTP method and target URI (without query and fragment) the proof must name. */
   htm: string;
   htu: string;
@@ -18,6 +20,7 @@ export function dpopFacts(x: Exchange, jwt: JwtFacts, jkt: string, context: Proo
     time: x.now,
     issuer: x.ctx.config.issuer,
     jwt,
+    endpoint: context.endpoint,
     http: { method: context.htm, uri: context.htu },
     jkt,
     ...(context.expectedJkt ? { expected_jkt: context.expectedJkt } : {}),

@@ -3,7 +3,7 @@ import { clientFacts, type RegisteredClient } from '../clients.js';
 import type { Exchange } from '../exchange.js';
 import type { Params } from '../http.js';
 
-export function parFacts(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, form: Params): Record<string, unknown> {
+export function parFacts(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, form: Params, proofJkt: string | undefined): Record<string, unknown> {
   return {
     time: x.now,
     issuer: x.ctx.config.issuer,
@@ -12,5 +12,7 @@ export function parFacts(x: Exchange, client: RegisteredClient, params: Record<s
     params,
     form_parameters: Object.keys(form),
     request_object_used: false,
+    http_method: x.req.method,
+    ...(proofJkt ? { dpop_jkt: proofJkt } : {}),
   };
 }

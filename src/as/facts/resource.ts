@@ -19,14 +19,9 @@ function selectedHeaders(x: Exchange): Record<string, string> {
   return out;
 }
 
-/** RFC 7235 §2.1: schemes compare case-insensitively; the facts carry the registered spelling. */
-function schemeName(scheme: string | undefined): 'Bearer' | 'DPoP' | undefined {
-  const lower = scheme?.toLowerCase();
-  return lower === 'bearer' ? 'Bearer' : lower === 'dpop' ? 'DPoP' : undefined;
-}
-
 export function resourceFacts(x: Exchange, uri: string, presented: Presentation, record: AccessTokenRecord | undefined, active: boolean, proofJkt: string | undefined): Record<string, unknown> {
-  const scheme = schemeName(presented.scheme);
+  // The scheme exactly as sent: the profile compares it case-insensitively (RFC 9110 §11.1).
+  const scheme = presented.scheme?.slice(0, 64);
   return {
     time: x.now,
     http: { method: x.req.method, uri, headers: selectedHeaders(x) },

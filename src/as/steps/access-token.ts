@@ -33,7 +33,7 @@ export async function authorizeResourceRequest(x: Exchange, uri: string): Promis
   if (client) adoptClient(x, client);
   const active = !!record && !!client && record.expires_at > x.now && (await grantActive(x, record.grant_id));
   enforce(x, 'tls', tlsFacts(x, 'api', 'resource'));
-  const proof = await checkDpopProof(x, { htm: x.req.method, htu: uri, accessToken: presented.token, ...(record?.cnf?.jkt ? { expectedJkt: record.cnf.jkt } : {}) });
+  const proof = await checkDpopProof(x, { endpoint: 'resource', htm: x.req.method, htu: uri, accessToken: presented.token, ...(record?.cnf?.jkt ? { expectedJkt: record.cnf.jkt } : {}) });
   enforce(x, 'resource', resourceFacts(x, uri, presented, record, active, proof?.jkt));
   if (!record || !active) throw new OAuthError('invalid_token', 'the access token is not active', 401);
   return { record };

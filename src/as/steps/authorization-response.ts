@@ -5,7 +5,8 @@
  */
 import type { RegisteredClient } from '../clients.js';
 import type { Exchange } from '../exchange.js';
-import { descriptionText, type OAuthError } from '../errors.js';
+import { errorDescriptionText } from '../../engine/oauth-errors.js';
+import type { OAuthError } from '../errors.js';
 import type { User } from '../users.js';
 import { randomCredential } from './credentials.js';
 import type { PushedRequest } from './pushed-requests.js';
@@ -91,7 +92,7 @@ export function respondToClient(x: Exchange, redirectUri: string, mode: Response
 export function redirectError(x: Exchange, redirectUri: string, params: Record<string, unknown>, error: OAuthError): void {
   respondToClient(x, redirectUri, responseModeOf(params), {
     error: error.error,
-    error_description: descriptionText(error.description, 300),
+    error_description: errorDescriptionText(error.description, 300),
     state: str(params.state),
   });
 }
