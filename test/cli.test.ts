@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -138,22 +138,29 @@ describe('fapi-policy CLI', () => {
     expect(garbage.stderr).toMatch(/not valid JSON/);
   });
 
-  it('start (what npm start runs) serves the decision service and lists the loaded profiles', async () => {
-    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--no-watch', '--decision-log', 'off'], { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+  it('start (what npm start runs) serves the authorization server and the decision service and lists the loaded profiles', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fapi-start-'));
+    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--pdp-port', '0', '--data-dir', dataDir, '--no-watch', '--decision-log', 'off', '--log', 'off'], { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`start did not report its URL: ${out}`)), 15_000);
+      const [issuer, url] = await new Promise<[string, string]>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`start did not report its URLs: ${out}`)), 30_000);
         child.stdout!.on('data', (c: Buffer) => {
           out += c.toString();
-          const m = /Decision service: (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-          if (m) {
+          const as = /Authorization server: (https:\/\/localhost:\d+)/.exec(out);
+          const pdp = /Decision service: (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (as && pdp) {
             clearTimeout(timer);
-            resolve(m[1]!);
+            resolve([as[1]!, pdp[1]!]);
           }
         });
       });
       expect(out).toMatch(/fapi2-security +1\.0-final +\d+ rules +sha256:/);
+      const { Agent, fetch: tlsFetch } = await import('undici');
+      const agent = new Agent({ connect: { ca: readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8') } });
+      const discovery = await tlsFetch(`${issuer}/.well-known/openid-configuration`, { dispatcher: agent });
+      expect(discovery.status).toBe(200);
+      expect(((await discovery.json()) as { issuer: string }).issuer).toBe(issuer);
       const ready = await fetch(`${url}/health/ready`);
       expect(ready.status).toBe(200);
       const decide = await fetch(`${url}/v1/decide`, {
@@ -166,13 +173,14 @@ describe('fapi-policy CLI', () => {
       expect(await exited).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
 
 describe('serve: loopback detection for the no-authentication warning', () => {
   it('counts loopback addresses only, not names that look like one', async () => {
-    const { isLoopback } = await import('../src/cli/commands/serve.js');
+    const { isLoopback } = await import('../src/net/loopback.js');
     for (const host of ['127.0.0.1', '127.3.2.1', '::1', 'localhost']) expect(isLoopback(host)).toBe(true);
     for (const host of ['127.example.com', '0.0.0.0', '::', '10.0.0.1', '128.0.0.1']) expect(isLoopback(host)).toBe(false);
   });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import {
   BundleError, collectBundleFiles, generateSigningKey, parseTrust, signBundle, verifyBundle, BUNDLE_TYP, type BundleAlgorithm, type TrustSet,
-} from '../src/pdp/bundle.js';
+} from '../src/registry/bundle.js';
 import type { PdpServer } from '../src/pdp/server.js';
 import { MINI_BASE_TEXT, parFacts, post, profileDir, request, startTestPdp, tempDir, until } from './pdp-helpers.js';
 

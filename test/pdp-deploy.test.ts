@@ -9,10 +9,10 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync }
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFromValues } from '../src/cli/commands/serve.js';
-import { generateSigningKey, signBundle } from '../src/pdp/bundle.js';
+import { generateSigningKey, signBundle } from '../src/registry/bundle.js';
 import type { PdpOptions, PdpServer } from '../src/pdp/server.js';
-import type { SourceStatus } from '../src/pdp/sources.js';
-import { DirectoryWatches } from '../src/pdp/watch.js';
+import type { SourceStatus } from '../src/registry/sources.js';
+import { DirectoryWatches } from '../src/registry/watch.js';
 import { LineSink, MINI_BASE_TEXT, parFacts, post, profileDir, request, startTestPdp, tempDir, until } from './pdp-helpers.js';
 
 const ROUNDS = 4;

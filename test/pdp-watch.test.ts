@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectoryWatches, directoriesUnder, entriesOf } from '../src/pdp/watch.js';
+import { DirectoryWatches, directoriesUnder, entriesOf } from '../src/registry/watch.js';
 import { tempDir, until } from './pdp-helpers.js';
 
 describe('what a path depends on', () => {

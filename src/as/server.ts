@@ -23,6 +23,7 @@ import { checkIssuer, DEFAULT_AS_HOST, DEFAULT_AS_PORT, DEFAULT_DATA_DIR, DEFAUL
 import { servable } from './servable.js';
 import { describeCertificate, serverCertificate, serverTlsOptions, tlsPolicy } from './tls.js';
 import { Users } from './users.js';
+import { isLoopback } from '../net/loopback.js';
 
 export interface AsServer {
   url: string;
@@ -37,9 +38,19 @@ export interface AsServer {
   close(): Promise<void>;
 }
 
+/**
+ * Where the active profile set comes from: the registry (shared with the decision service under
+ * `fapi-policy start`), or any object with a current set (tests). With `addGuard`, a set the server
+ * cannot serve is refused before it becomes active; with `onSwap`, the TLS offer follows each set.
+ */
+export interface ProfileProvider {
+  readonly current: ProfileSnapshot;
+  addGuard?(guard: (candidate: ProfileSnapshot) => Promise<string[]>): () => void;
+  onSwap?(listener: (snapshot: ProfileSnapshot) => void): () => void;
+}
+
 export interface AsStartOptions extends AsOptions {
-  /** Where the active profile set comes from (the registry the decision service uses too). */
-  profiles: () => ProfileSnapshot;
+  profiles: ProfileProvider;
   log?: Logger;
   /** Milliseconds between checks of keys.json for a rotation (default 2000). */
   keyPollMs?: number;
@@ -51,12 +62,6 @@ export interface AsStartOptions extends AsOptions {
   now?: () => number;
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.test(host);
-}
-
 /** Every problem that keeps the server from serving a profile set; empty when it can. */
 export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[] {
   const profile = snapshot.profiles.get(ctx.config.defaultProfile);
@@ -66,8 +71,20 @@ export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[]
   return discoveryProblems(ctx, snapshot).map((p) => `discovery metadata refused by ${profile.id}: ${p}`);
 }
 
-function signingAlgorithms(settings: readonly Settings[]): string[] {
-  return [...new Set(settings.flatMap((s) => (s.signing_algs as { id_token: string[] }).id_token))];
+/** Keys for every algorithm the set allows for what the AS signs; returns the algorithms it made keys for. */
+function ensureKeys(file: KeyFileStore, snapshot: ProfileSnapshot, log: Logger): string[] {
+  const settings = [...snapshot.profiles.values()].map((p) => p.settings);
+  const algorithms = [...new Set(settings.flatMap((s) => (s.signing_algs as { id_token: string[] }).id_token))];
+  const rsaBits = Math.max(2048, ...settings.map((s) => (s.keys as { rsa_min_bits: number }).rsa_min_bits));
+  const made = file.ensure(algorithms, rsaBits);
+  if (made.length) log.info({ algorithms: made, file: file.path }, 'signing keys generated');
+  return made;
+}
+
+/** The settings of the profiles the server can serve: its TLS offer must satisfy each of them. */
+function servedSettings(snapshot: ProfileSnapshot): Settings[] {
+  const served = [...snapshot.profiles.values()].filter((p) => !servable(p));
+  return (served.length ? served : [...snapshot.profiles.values()]).map((p) => p.settings);
 }
 
 function readCas(file: string | undefined): X509Certificate[] {
@@ -82,17 +99,14 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const log = options.log ?? pino({ name: 'fapi-policy-as', base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: false }));
-  const snapshot = options.profiles();
-  const settings = [...snapshot.profiles.values()].map((p) => p.settings);
-  const rsaBits = Math.max(2048, ...settings.map((s) => (s.keys as { rsa_min_bits: number }).rsa_min_bits));
-
+  const provider = options.profiles;
+  const snapshot = provider.current;
   const keyFile = new KeyFileStore(dataDir);
-  const made = keyFile.ensure(signingAlgorithms(settings), rsaBits);
-  if (made.length) log.info({ algorithms: made, file: keyFile.path }, 'signing keys generated');
+  ensureKeys(keyFile, snapshot, log);
   let keys = await SigningKeys.load(keyFile);
   const issuerHost = options.issuer ? new URL(options.issuer).hostname : 'localhost';
   const certificate = serverCertificate(dataDir, [issuerHost], options.tls);
-  const policy = tlsPolicy(settings);
+  const policy = tlsPolicy(servedSettings(snapshot));
   if (policy.unknown.length) log.warn({ suites: policy.unknown }, 'cipher suites without a known OpenSSL name are not offered');
 
   const store: Store = options.store === 'memory' ? new MemoryStore() : new SqliteStore(join(dataDir, 'store.sqlite'));
@@ -104,7 +118,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     refreshTokenLifetime: options.refreshTokenLifetime ?? 30 * 86_400,
   };
   const ctx: AsContext = {
-    config, profiles: options.profiles, keys: () => keys, store, verifier: new JwsVerifier(), nonces: new DpopNonces(),
+    config, profiles: () => provider.current, keys: () => keys, store, verifier: new JwsVerifier(), nonces: new DpopNonces(),
     users: Users.load(options.usersFile ?? join(dataDir, 'users.json')), clientCas: readCas(options.clientCa), log,
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
   };
@@ -128,6 +142,14 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     keys = await SigningKeys.load(keyFile);
     log.info({ kids: keys.jwks.keys.map((k) => k.kid) }, 'signing keys reloaded');
   };
+  // A new set must be servable; keys for algorithms it newly allows are made before it is judged.
+  const removeGuard = provider.addGuard?.(async (candidate) => {
+    if (ensureKeys(keyFile, candidate, log).length) await reloadKeys();
+    return setProblems(ctx, candidate);
+  });
+  const removeListener = provider.onSwap?.((active) => {
+    server.setSecureContext(serverTlsOptions(certificate, tlsPolicy(servedSettings(active))));
+  });
   let keyMtime = keyFile.mtimeMs();
   const keyPoll = setInterval(() => {
     const mtime = keyFile.mtimeMs();
@@ -145,6 +167,8 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   return {
     url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, issuer: config.issuer, port, server, ctx, certificate: certificate.cert, reloadKeys,
     close: () => (closing ??= (async () => {
+      removeGuard?.();
+      removeListener?.();
       clearInterval(keyPoll);
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();

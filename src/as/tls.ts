@@ -1,10 +1,11 @@
 /**
  * The server's TLS: its certificate (given, or self-signed into the data directory on first
  * start) and the protocol versions and cipher suites it offers, taken from the `tls` settings of
- * the loaded profiles. One listener serves browsers and back-channel clients, so it offers every
- * suite some profile allows for either; the `tls` stage then judges each request's negotiated
- * suite against its endpoint kind. A client certificate is requested on every connection but
- * never required or validated by TLS itself: the application judges it (RFC 8705).
+ * the profiles it serves. One listener serves browsers and back-channel clients, so it offers
+ * what every served profile allows on back-channel endpoints (the stricter list; browsers
+ * negotiate those suites too); the `tls` stage still judges each request's connection. A client
+ * certificate is requested on every connection but never required or validated by TLS itself:
+ * the application judges it (RFC 8705).
  */
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -69,7 +70,7 @@ const VERSION_ORDER: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 
 export interface TlsPolicy {
   minVersion: SecureVersion;
   maxVersion: SecureVersion;
-  /** OpenSSL cipher string: the back-channel suites first (server preference), then browser-only ones. */
+  /** OpenSSL cipher string: the TLS 1.3 suites, then the TLS 1.2 suites in the profile's order. */
   ciphers: string;
   /** IANA names offered, for the server-configuration facts. */
   suites: string[];
@@ -78,21 +79,21 @@ export interface TlsPolicy {
   unknown: string[];
 }
 
-/** The union of what the given profiles' tls settings allow. */
+/** What every one of the given profiles' tls settings allows for back-channel endpoints. */
 export function tlsPolicy(settings: readonly Settings[]): TlsPolicy {
-  const tls = settings.map((s) => s.tls as { versions: string[]; cipher_suites: string[]; browser_cipher_suites: string[] });
-  const versions = VERSION_ORDER.filter((v) => tls.some((t) => t.versions.includes(v)));
-  if (!versions.length) throw new Error('no TLS version is allowed by the loaded profiles');
-  const api = tls.flatMap((t) => t.cipher_suites);
-  const browser = tls.flatMap((t) => t.browser_cipher_suites);
-  const iana = [...new Set([...api, ...browser])];
+  const tls = settings.map((s) => s.tls as { versions: string[]; cipher_suites: string[] });
+  const versions = VERSION_ORDER.filter((v) => tls.every((t) => t.versions.includes(v)));
+  if (!versions.length) throw new Error('the served profiles allow no TLS version in common');
+  const iana = (tls[0]?.cipher_suites ?? []).filter((suite) => tls.every((t) => t.cipher_suites.includes(suite)));
   const available = new Set(getCiphers().map((c) => c.toUpperCase()));
   const known = iana.filter((s) => OPENSSL_NAMES[s] && available.has(OPENSSL_NAMES[s] as string));
+  const tls13 = versions.includes('TLSv1.3') ? TLS13_SUITES : [];
+  if (!known.length && !tls13.length) throw new Error('the served profiles allow no cipher suite in common that this server can offer');
   return {
     minVersion: versions[0] as SecureVersion,
     maxVersion: versions[versions.length - 1] as SecureVersion,
-    ciphers: [...TLS13_SUITES, ...known.map((s) => OPENSSL_NAMES[s])].join(':'),
-    suites: [...(versions.includes('TLSv1.3') ? TLS13_SUITES : []), ...known],
+    ciphers: [...tls13, ...known.map((s) => OPENSSL_NAMES[s])].join(':'),
+    suites: [...tls13, ...known],
     versions,
     unknown: iana.filter((s) => !known.includes(s)),
   };

@@ -14,8 +14,9 @@ import { serve } from './commands/serve.js';
 import { start } from './commands/start.js';
 import { test } from './commands/test.js';
 import { keys } from './commands/keys.js';
+import { as } from './commands/as.js';
 
-export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start, keys];
+export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start, as, keys];
 
 export function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -14,7 +14,7 @@ import { decide, decisionMembers, type DecisionResult, type InputPaths, type Ref
 import { printable, quote } from '../engine/text.js';
 import { HttpError, MESSAGE_MAX, badRequest, toHttpError } from './errors.js';
 import { isPlainObject } from './limits.js';
-import type { Snapshot } from './registry.js';
+import type { Snapshot } from '../registry/registry.js';
 
 export const SUBJECT_TYPE = 'client';
 export const RESOURCE_TYPE = 'fapi_profile';

@@ -4,7 +4,7 @@ import type { Authenticator } from './auth.js';
 import type { Limits } from './limits.js';
 import type { DecisionLog } from './log.js';
 import type { Metrics } from './metrics.js';
-import type { Registry } from './registry.js';
+import type { Registry } from '../registry/registry.js';
 
 export interface PdpContext {
   registry: Registry;

@@ -13,7 +13,7 @@ import { ECHO_MAX, pointerToken, quote } from '../engine/text.js';
 import { HttpError, badRequest } from './errors.js';
 import { isPlainObject } from './limits.js';
 import { loggable } from './log.js';
-import type { Snapshot } from './registry.js';
+import type { Snapshot } from '../registry/registry.js';
 
 export interface DecisionInput {
   profile: unknown;

@@ -6,10 +6,10 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
+import { PINO_OPTIONS, type LogTarget } from '../log/ops.js';
 
-/** `stdout`, `stderr`, `off`, a file path, or a stream (tests). */
-export type LogTarget = 'stdout' | 'stderr' | 'off' | (string & {}) | Writable;
+export { createOpsLog, type LogTarget } from '../log/ops.js';
 
 export interface DecisionRecord {
   decision_id: string;
@@ -38,11 +38,6 @@ export interface DecisionLog {
   close(): void;
 }
 
-const PINO_OPTIONS = {
-  base: null,
-  timestamp: pino.stdTimeFunctions.isoTime,
-  formatters: { level: (label: string) => ({ level: label }) },
-};
 
 /**
  * Decision lines carry `time` in epoch milliseconds (ISO formatting costs more than a rule), taken
@@ -164,14 +159,6 @@ export function createDecisionLog(target: LogTarget): DecisionLog {
     flush: () => destination.flush(),
     close: () => destination.close(),
   };
-}
-
-/** The operational log: low volume, written synchronously so an error is never lost in a buffer. */
-export function createOpsLog(target: LogTarget): Logger {
-  if (target === 'off') return pino({ enabled: false });
-  if (typeof target !== 'string') return pino({ ...PINO_OPTIONS, name: 'fapi-policy-pdp' }, target);
-  const dest = target === 'stdout' ? 1 : target === 'stderr' ? 2 : target;
-  return pino({ ...PINO_OPTIONS, name: 'fapi-policy-pdp' }, pino.destination({ dest, sync: true, mkdir: typeof dest === 'string' }));
 }
 
 /** Client ids and request ids are caller-chosen: bounded and printable before they reach a log. */

@@ -8,37 +8,26 @@ import type { AddressInfo } from 'node:net';
 import { checkFacts } from '../engine/facts.js';
 import { createApp } from './app.js';
 import { Authenticator, type AuthProtect } from './auth.js';
-import type { TrustSet } from './bundle.js';
 import type { PdpContext } from './context.js';
 import { createFront } from './front.js';
 import { DEFAULT_LIMITS, MAX_HEADER_FIELDS, type Limits } from './limits.js';
 import { createDecisionLog, createOpsLog, type LogTarget } from './log.js';
 import { Metrics } from './metrics.js';
-import { Registry, type ReloadReport } from './registry.js';
-import { BundleFileSource, BundleUrlSource, DirectorySource, type ProfileSource } from './sources.js';
+import { createRegistry, type SourceOptions } from '../registry/create.js';
+import type { Registry, ReloadReport } from '../registry/registry.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8181;
 
-export interface PdpOptions {
+export interface PdpOptions extends SourceOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** Profile directories or files. */
-  profiles?: readonly string[];
-  /** Signed bundles: file paths or http(s) URLs. Each needs `trust`. */
-  bundles?: readonly string[];
-  trust?: TrustSet;
-  /** Refuse bundles from any other issuer. */
-  bundleIssuer?: string;
-  /** Poll bundle URLs every this many seconds (default 30; 0 = only at start and on SIGHUP). */
-  pollSeconds?: number;
-  /** Watch profile directories and bundle files (default true). */
-  watch?: boolean;
-  /** Compare local sources' files on disk with the active ones every this many seconds (default 5; 0 = never). */
-  checkSeconds?: number;
-  /** A watched change is applied once the files have been left alone this long (default 1000 ms). */
-  settleMs?: number;
+  /**
+   * A registry shared with another server (the authorization server, under `fapi-policy start`):
+   * the caller starts and closes it. Without one the service makes its own from the source options.
+   */
+  registry?: Registry;
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** Bearer tokens callers may present. */
   tokens?: readonly string[];
@@ -50,8 +39,6 @@ export interface PdpOptions {
   opsLog?: LogTarget;
   /** Base URL published as policy_decision_point (default: the listening address). */
   publicUrl?: string;
-  /** For URL bundle sources (tests). */
-  fetch?: typeof fetch;
 }
 
 export interface PdpServer {
@@ -67,32 +54,17 @@ export interface PdpServer {
   close(): Promise<void>;
 }
 
-export function createSources(options: PdpOptions): ProfileSource[] {
-  const bundles = options.bundles ?? [];
-  if (bundles.length && !options.trust?.keys.length) {
-    throw new Error('a bundle source needs --trust <jwks.json> with at least one key: bundles are always verified');
-  }
-  const sources: ProfileSource[] = (options.profiles ?? []).map((p) => new DirectorySource(p));
-  for (const b of bundles) {
-    sources.push(/^https?:\/\//i.test(b)
-      ? new BundleUrlSource(new URL(b), options.trust!, options.bundleIssuer, { fetch: options.fetch })
-      : new BundleFileSource(b, options.trust!, options.bundleIssuer));
-  }
-  if (!sources.length) throw new Error('no profile sources: give profile directories or bundles');
-  return sources;
-}
-
 export async function startPdp(options: PdpOptions): Promise<PdpServer> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const log = createOpsLog(options.opsLog ?? 'stderr');
   const metrics = new Metrics();
-  const registry = new Registry(createSources(options), {
-    log, metrics, watch: options.watch ?? true, pollSeconds: options.pollSeconds ?? 30, checkSeconds: options.checkSeconds ?? 5, settleMs: options.settleMs,
-  });
+  const owned = !options.registry;
+  const registry = options.registry ?? createRegistry(options, log, metrics);
+  if (!owned) registry.addObserver(metrics);
   const auth = new Authenticator({ tokens: options.tokens ?? [], mtls: Boolean(options.tls?.ca), protect: options.authProtect ?? 'all' });
   const decisionLog = createDecisionLog(options.decisionLog ?? 'stdout');
   const ctx: PdpContext = { registry, metrics, decisionLog, log, auth, limits, baseUrl: '' };
-  const startup = await registry.start();
+  const startup = owned ? await registry.start() : registry.lastReload() ?? (await registry.reload({ force: true, reason: 'startup' }));
   warmUp(log);
 
   const front = createFront(ctx, createApp(ctx));
@@ -113,7 +85,7 @@ export async function startPdp(options: PdpOptions): Promise<PdpServer> {
   try {
     await listen(server, options.port ?? DEFAULT_PORT, options.host ?? DEFAULT_HOST);
   } catch (e) {
-    await registry.close();
+    if (owned) await registry.close();
     throw e;
   }
   const { port, address } = server.address() as AddressInfo;
@@ -125,7 +97,7 @@ export async function startPdp(options: PdpOptions): Promise<PdpServer> {
   return {
     url, port, server, registry, metrics, startup,
     reload: () => registry.reload({ force: true, reason: 'reload' }),
-    close: () => (closing ??= shutdown(server, registry, () => decisionLog.close())),
+    close: () => (closing ??= shutdown(server, owned ? registry : undefined, () => decisionLog.close())),
   };
 }
 
@@ -149,8 +121,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 /** Stops accepting, lets requests in flight finish (at most 2 s), then closes what is left. */
-async function shutdown(server: Server, registry: Registry, flush: () => void): Promise<void> {
-  await registry.close();
+async function shutdown(server: Server, registry: Registry | undefined, flush: () => void): Promise<void> {
+  await registry?.close();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), 2000);

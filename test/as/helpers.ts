@@ -42,13 +42,13 @@ export interface TestAs extends AsServer {
 }
 
 export async function startTestAs(options: Partial<AsStartOptions> = {}): Promise<TestAs> {
-  let snapshot = await snapshotOf();
+  const provider = { current: await snapshotOf() };
   const logs = new LogSink();
   const server = await startAs({
     port: 0, host: '127.0.0.1', dev: true, store: 'memory', dataDir: tempDir(),
-    profiles: () => snapshot, log: pino({ level: 'info' }, logs), ...options,
+    profiles: provider, log: pino({ level: 'info' }, logs), ...options,
   });
-  return Object.assign(server, { logs, get snapshot() { return snapshot; }, setSnapshot: (s: ProfileSnapshot) => { snapshot = s; } });
+  return Object.assign(server, { logs, get snapshot() { return provider.current; }, setSnapshot: (s: ProfileSnapshot) => { provider.current = s; } });
 }
 
 /** A fetch that trusts the AS's certificate and, when given, presents a client certificate. */

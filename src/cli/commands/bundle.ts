@@ -3,7 +3,7 @@ import type { JWK } from 'jose';
 import {
   BUNDLE_ALGORITHMS, BUNDLE_LIMITS, BundleError, collectBundleFiles, generateSigningKey, readBounded, readTrust, signBundle, verifyBundle,
   type BundleAlgorithm,
-} from '../../pdp/bundle.js';
+} from '../../registry/bundle.js';
 import { parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';

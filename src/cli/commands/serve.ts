@@ -1,36 +1,35 @@
-import { readFile } from 'node:fs/promises';
-import { isIPv4 } from 'node:net';
-import { delimiter } from 'node:path';
 import { MIN_TOKEN_LENGTH, TOKEN, type AuthProtect } from '../../pdp/auth.js';
-import { BundleError, readTrust } from '../../pdp/bundle.js';
+import { BundleError } from '../../registry/bundle.js';
+import type { Registry } from '../../registry/registry.js';
+import { isLoopback } from '../../net/loopback.js';
 import { DEFAULT_LIMITS, type Limits } from '../../pdp/limits.js';
 import { DEFAULT_HOST, DEFAULT_PORT, startPdp, type PdpOptions, type PdpServer } from '../../pdp/server.js';
 import { parse, type Options } from '../args.js';
-import { EXIT, UsageError, profileDirs, type Io } from '../context.js';
+import { EXIT, UsageError, type Io } from '../context.js';
+import { flag, integer, readFlagFile, secretsFrom, sourcesFrom, SOURCE_OPTIONS, SOURCE_USAGE, type Values } from '../server-options.js';
 import type { Command } from './command.js';
 
-export const SERVE_OPTIONS: Options = {
-  host: { type: 'string' },
-  port: { type: 'string' },
-  bundle: { type: 'string', multiple: true },
-  trust: { type: 'string' },
-  'bundle-issuer': { type: 'string' },
-  poll: { type: 'string' },
-  'no-watch': { type: 'boolean' },
-  'disk-check': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'tls-ca': { type: 'string' },
-  'token-file': { type: 'string' },
-  'auth-protect': { type: 'string' },
-  'decision-log': { type: 'string' },
-  'max-body': { type: 'string' },
-  'max-depth': { type: 'string' },
-  'max-batch': { type: 'string' },
-  'request-timeout': { type: 'string' },
-  'max-connections': { type: 'string' },
-  'public-url': { type: 'string' },
-};
+/** The decision service's own flags; under `start` the address and TLS ones take a `pdp-` prefix. */
+export function pdpOptions(prefix = ''): Options {
+  return {
+    [`${prefix}host`]: { type: 'string' },
+    [`${prefix}port`]: { type: 'string' },
+    [`${prefix}tls-cert`]: { type: 'string' },
+    [`${prefix}tls-key`]: { type: 'string' },
+    [`${prefix}tls-ca`]: { type: 'string' },
+    'token-file': { type: 'string' },
+    'auth-protect': { type: 'string' },
+    'decision-log': { type: 'string' },
+    'max-body': { type: 'string' },
+    'max-depth': { type: 'string' },
+    'max-batch': { type: 'string' },
+    'request-timeout': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'public-url': { type: 'string' },
+  };
+}
+
+export const SERVE_OPTIONS: Options = { ...SOURCE_OPTIONS, ...pdpOptions() };
 
 export const SERVE_USAGE = `fapi-policy serve [options]
 
@@ -38,15 +37,7 @@ Starts the policy decision service (native API and OpenID AuthZEN 1.0) on http:/
 
   --host <addr>              listen address (env FAPI_POLICY_PDP_HOST; default ${DEFAULT_HOST})
   --port <n>                 listen port, 0 = any free port (env FAPI_POLICY_PDP_PORT; default ${DEFAULT_PORT})
-  --profiles <dir|file>      profile source, repeatable (env FAPI_POLICY_PROFILES, '${delimiter}'-separated;
-                             default ./profiles, else the bundled profiles; none when --bundle is given)
-  --bundle <path|url>        signed profile bundle (file or http(s) URL), repeatable; needs --trust
-  --trust <jwks.json>        public keys bundles must be signed with (env FAPI_POLICY_PDP_TRUST)
-  --bundle-issuer <iss>      refuse bundles from any other issuer
-  --poll <seconds>           poll bundle URLs with If-None-Match (default 30; 0 = never)
-  --no-watch                 do not watch profile directories and bundle files for changes
-  --disk-check <seconds>     compare profile files on disk with the active ones (default 5; 0 = never);
-                             with the watch on, a change it missed is reloaded
+${SOURCE_USAGE}
   --tls-cert <pem> --tls-key <pem>   serve HTTPS (env FAPI_POLICY_PDP_TLS_CERT, FAPI_POLICY_PDP_TLS_KEY)
   --tls-ca <pem>             accept client certificates issued by this CA as authentication (mTLS)
                              (env FAPI_POLICY_PDP_TLS_CA)
@@ -64,8 +55,6 @@ Starts the policy decision service (native API and OpenID AuthZEN 1.0) on http:/
 SIGHUP (or a change on disk) reloads every source and swaps the set atomically; a broken edit keeps
 the last good set and shows on /health/ready. SIGINT/SIGTERM stop the service.`;
 
-export type Values = Record<string, string | boolean | Array<string | boolean> | undefined>;
-
 export const serve: Command = {
   name: 'serve',
   summary: 'Start the policy decision service (native API + OpenID AuthZEN) on 127.0.0.1:8181',
@@ -74,13 +63,18 @@ export const serve: Command = {
     const { values, positionals } = parse(argv, SERVE_OPTIONS);
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const pdp = await startFromValues(values as Values, io);
-    return untilStopped(pdp, io);
+    return untilStopped([pdp.registry], [pdp], io);
   },
 };
 
-/** Builds the service options from flags and environment, starts it, and reports where it listens. */
-export async function startFromValues(values: Values, io: Io, env: NodeJS.ProcessEnv = process.env): Promise<PdpServer> {
-  const options = await optionsFrom(values, env);
+/**
+ * Builds the service options from flags and environment, starts it, and reports where it listens.
+ * With a registry (under `start`) the service shares it; its own flags then carry `prefix`.
+ */
+export async function startFromValues(values: Values, io: Io, env: NodeJS.ProcessEnv = process.env, shared?: { registry: Registry; prefix: string }): Promise<PdpServer> {
+  const options = await optionsFrom(values, env, shared?.prefix ?? '');
+  if (shared) options.registry = shared.registry;
+  else Object.assign(options, await sourcesFrom(values, env));
   let pdp: PdpServer;
   try {
     pdp = await startPdp(options);
@@ -97,22 +91,23 @@ export async function startFromValues(values: Values, io: Io, env: NodeJS.Proces
   return pdp;
 }
 
-/** Only addresses, not names that merely start like one (`127.example.com`), count as loopback. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIPv4(host) && host.startsWith('127.');
+/** Anything a command serves until it is told to stop. */
+export interface Stoppable {
+  close(): Promise<void>;
 }
 
-/** Serves until SIGINT or SIGTERM; SIGHUP reloads. */
-export function untilStopped(pdp: PdpServer, io: Io): Promise<number> {
-  const uninstall = pdp.registry.installSignalHandler();
+/** Serves until SIGINT or SIGTERM; SIGHUP reloads every registry (and whatever `onHangup` adds). */
+export function untilStopped(registries: readonly Registry[], servers: readonly Stoppable[], io: Io, onHangup?: () => void): Promise<number> {
+  const uninstall = registries.map((r) => r.installSignalHandler());
+  if (onHangup) process.on('SIGHUP', onHangup);
   return new Promise((resolve) => {
     const stop = (signal: string) => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      uninstall();
+      for (const u of uninstall) u();
+      if (onHangup) process.off('SIGHUP', onHangup);
       io.err(`${signal}: stopping`);
-      void pdp.close().then(() => resolve(EXIT.ok));
+      void Promise.all([...servers.map((s) => s.close()), ...registries.map((r) => r.close())]).then(() => resolve(EXIT.ok));
     };
     const onInt = () => stop('SIGINT');
     const onTerm = () => stop('SIGTERM');
@@ -121,27 +116,14 @@ export function untilStopped(pdp: PdpServer, io: Io): Promise<number> {
   });
 }
 
-async function optionsFrom(values: Values, env: NodeJS.ProcessEnv): Promise<PdpOptions> {
-  const str = (name: string, envName?: string) => (values[name] as string | undefined) ?? (envName ? env[envName] || undefined : undefined);
-  const bundles = (values.bundle as string[] | undefined) ?? [];
-  const given = (values.profiles as string[] | undefined) ?? env.FAPI_POLICY_PROFILES?.split(delimiter).filter(Boolean);
-  const profiles = given?.length ? profileDirs(given) : bundles.length ? [] : profileDirs(undefined);
-  const trustPath = str('trust', 'FAPI_POLICY_PDP_TRUST');
-  if (bundles.length && !trustPath) throw new UsageError('--bundle needs --trust <jwks.json>: bundles are always verified');
+async function optionsFrom(values: Values, env: NodeJS.ProcessEnv, prefix: string): Promise<PdpOptions> {
+  const str = (name: string, envName?: string) => flag(values, env, name, envName);
   const protect = (str('auth-protect') ?? 'all') as AuthProtect;
   if (protect !== 'all' && protect !== 'explain') throw new UsageError('--auth-protect must be all or explain');
-  const poll = integer(str('poll'), '--poll', 0, 86_400);
   return {
-    host: str('host', 'FAPI_POLICY_PDP_HOST') ?? DEFAULT_HOST,
-    port: integer(str('port', 'FAPI_POLICY_PDP_PORT'), '--port', 0, 65_535) ?? DEFAULT_PORT,
-    profiles,
-    bundles,
-    trust: trustPath ? await loadTrust(trustPath) : undefined,
-    bundleIssuer: str('bundle-issuer'),
-    pollSeconds: poll ?? 30,
-    watch: !values['no-watch'],
-    checkSeconds: integer(str('disk-check'), '--disk-check', 0, 86_400) ?? 5,
-    tls: await tlsFrom(str('tls-cert', 'FAPI_POLICY_PDP_TLS_CERT'), str('tls-key', 'FAPI_POLICY_PDP_TLS_KEY'), str('tls-ca', 'FAPI_POLICY_PDP_TLS_CA')),
+    host: str(`${prefix}host`, 'FAPI_POLICY_PDP_HOST') ?? DEFAULT_HOST,
+    port: integer(str(`${prefix}port`, 'FAPI_POLICY_PDP_PORT'), `--${prefix}port`, 0, 65_535) ?? DEFAULT_PORT,
+    tls: await tlsFrom(prefix, str(`${prefix}tls-cert`, 'FAPI_POLICY_PDP_TLS_CERT'), str(`${prefix}tls-key`, 'FAPI_POLICY_PDP_TLS_KEY'), str(`${prefix}tls-ca`, 'FAPI_POLICY_PDP_TLS_CA')),
     tokens: await tokensFrom(str('token-file'), env.FAPI_POLICY_PDP_TOKEN),
     authProtect: protect,
     limits: limitsFrom(values),
@@ -164,45 +146,18 @@ function limitsFrom(values: Values): Partial<Limits> {
   return limits;
 }
 
-function integer(text: string | undefined, flag: string, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}`);
-  return n;
-}
-
-async function loadTrust(path: string) {
-  try {
-    return await readTrust(path);
-  } catch (e) {
-    throw new UsageError(e instanceof BundleError ? e.message : `cannot read --trust ${path}: ${(e as Error).message}`);
-  }
-}
-
-async function tlsFrom(cert?: string, key?: string, ca?: string): Promise<PdpOptions['tls']> {
+async function tlsFrom(prefix: string, cert?: string, key?: string, ca?: string): Promise<PdpOptions['tls']> {
   if (!cert && !key && !ca) return undefined;
-  if (!cert || !key) throw new UsageError('HTTPS needs both --tls-cert and --tls-key');
-  const read = async (path: string, flag: string) => {
-    try {
-      return await readFile(path);
-    } catch (e) {
-      throw new UsageError(`cannot read ${flag} ${path}: ${(e as Error).message}`);
-    }
+  if (!cert || !key) throw new UsageError(`HTTPS needs both --${prefix}tls-cert and --${prefix}tls-key`);
+  return {
+    cert: await readFlagFile(cert, `--${prefix}tls-cert`), key: await readFlagFile(key, `--${prefix}tls-key`),
+    ...(ca ? { ca: await readFlagFile(ca, `--${prefix}tls-ca`) } : {}),
   };
-  return { cert: await read(cert, '--tls-cert'), key: await read(key, '--tls-key'), ...(ca ? { ca: await read(ca, '--tls-ca') } : {}) };
 }
 
 /** Tokens come from a file or the environment, never from argv (visible to every local user). */
 async function tokensFrom(file: string | undefined, fromEnv: string | undefined): Promise<string[]> {
-  let text = fromEnv?.split(',').join('\n') ?? '';
-  if (file) {
-    try {
-      text += '\n' + (await readFile(file, 'utf8'));
-    } catch (e) {
-      throw new UsageError(`cannot read --token-file ${file}: ${(e as Error).message}`);
-    }
-  }
-  const tokens = text.split('\n').map((t) => t.trim()).filter(Boolean);
+  const tokens = await secretsFrom(file, fromEnv, '--token-file');
   const weak = tokens.find((t) => t.length < MIN_TOKEN_LENGTH || !TOKEN.test(t));
   if (weak !== undefined) throw new UsageError(`bearer tokens must be at least ${MIN_TOKEN_LENGTH} characters of the RFC 6750 token alphabet`);
   return tokens;

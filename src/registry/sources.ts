@@ -12,6 +12,7 @@ import { findProfileFiles, readDocuments } from '../profile/files.js';
 import type { DocumentInput } from '../profile/load.js';
 import { BUNDLE_LIMITS, BundleError, bundleDocuments, readBounded, verifyBundle, type TrustSet, type VerifiedBundle } from './bundle.js';
 import { directoriesUnder, entriesOf, type WatchTarget } from './watch.js';
+import { MemoryRollbackFloor, type RollbackFloor } from './rollback-floor.js';
 
 export type SourceKind = 'directory' | 'bundle-file' | 'bundle-url';
 
@@ -280,7 +281,7 @@ export class DirectorySource extends BaseSource {
 abstract class BundleSource extends BaseSource {
   private verified: VerifiedBundle | null = null;
 
-  constructor(kind: SourceKind, location: string, private readonly trust: TrustSet, private readonly issuer?: string) {
+  constructor(kind: SourceKind, location: string, private readonly trust: TrustSet, private readonly issuer?: string, private readonly floor: RollbackFloor = new MemoryRollbackFloor()) {
     super(kind, location);
     if (!trust.keys.length) throw new BundleError('trust', 'a bundle source needs a trust set with at least one key');
   }
@@ -290,17 +291,21 @@ abstract class BundleSource extends BaseSource {
    * other content. The revision becomes the loaded one (and the rollback floor) only on commit.
    */
   protected async activate(jws: string, commit: () => void = () => {}): Promise<boolean> {
-    const active = this.verified;
-    const bundle = await verifyBundle(jws, this.trust, { minRevision: active?.manifest.revision, issuer: this.issuer });
-    if (active && bundle.manifest.revision === active.manifest.revision) {
+    const active = this.verified ? { revision: this.verified.manifest.revision, digest: this.verified.digest } : this.floor.get(this.location);
+    const bundle = await verifyBundle(jws, this.trust, { minRevision: active?.revision, issuer: this.issuer });
+    if (active && bundle.manifest.revision === active.revision && this.verified) {
       if (bundle.digest !== active.digest) {
         throw new BundleError('rollback', `bundle revision ${bundle.manifest.revision} is already loaded with different content; publish a higher revision`);
       }
       commit();
       return false;
     }
+    if (active && bundle.manifest.revision === active.revision && bundle.digest !== active.digest) {
+      throw new BundleError('rollback', `bundle revision ${bundle.manifest.revision} was served before with different content; publish a higher revision`);
+    }
     return this.accept(bundleDocuments(bundle, this.location), () => {
       this.verified = bundle;
+      this.floor.set(this.location, { revision: bundle.manifest.revision, digest: bundle.digest });
       Object.assign(this.state, { revision: bundle.manifest.revision, issuer: bundle.manifest.iss, kid: bundle.kid, digest: bundle.digest });
       commit();
     });
@@ -312,8 +317,8 @@ export class BundleFileSource extends BundleSource {
     { file: this.location, text: await readBounded(this.location, BUNDLE_LIMITS.maxBytes, 'too_large') },
   ]);
 
-  constructor(path: string, trust: TrustSet, issuer?: string) {
-    super('bundle-file', resolve(path), trust, issuer);
+  constructor(path: string, trust: TrustSet, issuer?: string, floor?: RollbackFloor) {
+    super('bundle-file', resolve(path), trust, issuer, floor);
   }
 
   protected async load(): Promise<boolean> {
@@ -323,6 +328,8 @@ export class BundleFileSource extends BundleSource {
 }
 
 export interface UrlSourceOptions {
+  /** Where the highest activated revision is kept (default: memory). */
+  floor?: RollbackFloor;
   /** Per-request time limit in milliseconds. */
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -335,7 +342,7 @@ export class BundleUrlSource extends BundleSource {
   private readonly fetchImpl: typeof fetch;
 
   constructor(private readonly url: URL, trust: TrustSet, issuer?: string, options: UrlSourceOptions = {}) {
-    super('bundle-url', redactUrl(url), trust, issuer);
+    super('bundle-url', redactUrl(url), trust, issuer, options.floor);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BundleError('input', `bundle URL must be http or https: ${redactUrl(url)}`);
     if (url.username || url.password) {
       throw new BundleError('input', `bundle URL ${redactUrl(url)} carries credentials (user:password@); they would leak into logs and fetch refuses them`);

@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import type { CompiledProfile } from '../engine/compiled-profile.js';
 import { formatDiagnostic } from '../profile/diagnostics.js';
 import { buildProfileSet, type DocumentInput } from '../profile/load.js';
-import type { Metrics } from './metrics.js';
 import type { ProfileSource, SourceStatus } from './sources.js';
 import { DirectoryWatches } from './watch.js';
 
@@ -19,6 +18,13 @@ export interface Snapshot {
   /** Ids sorted, for listings and error messages. */
   readonly ids: readonly string[];
 }
+
+export interface ReloadObserver {
+  reload(ok: boolean): void;
+}
+
+/** Checks a candidate profile set; the problems it names keep the set from becoming active. */
+export type SetGuard = (candidate: Snapshot) => string[] | Promise<string[]>;
 
 export interface ReloadReport {
   at: string;
@@ -40,7 +46,8 @@ export interface ReadyReport {
 
 export interface RegistryOptions {
   log: Logger;
-  metrics: Metrics;
+  /** Told of every reload and whether it succeeded (the decision service counts them). */
+  metrics?: ReloadObserver;
   /** Watch directories and bundle files for changes (default true). */
   watch?: boolean;
   /**
@@ -81,6 +88,9 @@ export class Registry {
   private timers = new Set<NodeJS.Timeout>();
   private debounce: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly guards: SetGuard[] = [];
+  private readonly listeners: Array<(snapshot: Snapshot) => void> = [];
+  private readonly extraObservers: ReloadObserver[] = [];
   private readonly signalHandler = () => void this.reload({ force: true, reason: 'SIGHUP' });
 
   constructor(readonly sources: readonly ProfileSource[], private readonly options: RegistryOptions) {}
@@ -145,9 +155,9 @@ export class Registry {
     if (!force && !changes.some(Boolean) && this.lastReport?.ok && !sourceErrors.length) return this.lastReport;
     const documents = this.sources.map((s) => s.documents());
     const inputs: DocumentInput[] = documents.flatMap((d) => d ?? []);
-    const report = this.build(inputs, reason, sourceErrors, documents.every((d) => d !== null));
+    const report = await this.build(inputs, reason, sourceErrors, documents.every((d) => d !== null));
     for (const source of this.sources) source.settle(report.swapped);
-    this.options.metrics.reload(report.ok);
+    for (const o of this.observers()) o.reload(report.ok);
     this.lastReport = report;
     this.logReport(report);
     return report;
@@ -156,31 +166,77 @@ export class Registry {
   /** A bug in a reload must not take the service down: it counts as a failed reload. */
   private crashed(reason: string, e: unknown): ReloadReport {
     const report = { at: new Date().toISOString(), reason, ok: false, swapped: false, generation: this.snapshot.generation, errors: [`reload failed: ${(e as Error)?.message ?? String(e)}`] };
-    this.options.metrics.reload(false);
+    for (const o of this.observers()) o.reload(false);
     this.lastReport = report;
     this.logReport(report);
     return report;
   }
 
-  private build(inputs: DocumentInput[], reason: string, sourceErrors: string[], allActive: boolean): ReloadReport {
+  private async build(inputs: DocumentInput[], reason: string, sourceErrors: string[], allActive: boolean): Promise<ReloadReport> {
     const at = new Date().toISOString();
     let errors: string[];
-    let profiles: Map<string, CompiledProfile> | null = null;
+    let candidate: Snapshot | null = null;
     try {
       const set = buildProfileSet(inputs);
       errors = set.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
-      if (!errors.length) profiles = new Map(set.profiles);
+      if (!errors.length) {
+        const profiles = new Map(set.profiles);
+        candidate = Object.freeze({ generation: this.snapshot.generation + 1, profiles, loadedAt: at, ids: Object.freeze([...profiles.keys()].sort()) });
+        errors = await this.guarded(candidate);
+      }
     } catch (e) {
       errors = [`profile set failed to build: ${(e as Error).message}`];
     }
-    const swapped = profiles !== null && !this.closed;
-    if (swapped && profiles) {
-      const ids = Object.freeze([...profiles.keys()].sort());
-      this.snapshot = Object.freeze({ generation: this.snapshot.generation + 1, profiles, loadedAt: at, ids });
+    const swapped = candidate !== null && !errors.length && !this.closed;
+    if (swapped && candidate) {
+      this.snapshot = candidate;
       this.complete = allActive;
+      for (const listener of this.listeners) listener(candidate);
     }
     const all = [...sourceErrors, ...errors];
     return { at, reason, ok: all.length === 0, swapped, generation: this.snapshot.generation, errors: all };
+  }
+
+  /** What the guards refuse in a candidate set (a guard that throws refuses it too). */
+  private async guarded(candidate: Snapshot): Promise<string[]> {
+    const problems: string[] = [];
+    for (const guard of this.guards) {
+      try {
+        problems.push(...(await guard(candidate)));
+      } catch (e) {
+        problems.push(`a consumer of the profile set failed to check it: ${(e as Error)?.message ?? String(e)}`);
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * A consumer of the set (the authorization server) names what it cannot serve: a candidate set
+   * with any problem is refused like one that failed to compile, and the last good set stays.
+   */
+  addGuard(guard: SetGuard): () => void {
+    this.guards.push(guard);
+    return () => this.guards.splice(this.guards.indexOf(guard), 1);
+  }
+
+  /** Another party counting reloads (a second server on a shared registry). */
+  addObserver(observer: ReloadObserver): void {
+    this.extraObservers.push(observer);
+  }
+
+  private observers(): ReloadObserver[] {
+    return [...(this.options.metrics ? [this.options.metrics] : []), ...this.extraObservers];
+  }
+
+  /** The last reload's report; null before the first. */
+  lastReload(): ReloadReport | null {
+    return this.lastReport;
+  }
+
+  /** Called after each swap, with the new active set. */
+  onSwap(listener: (snapshot: Snapshot) => void): () => void {
+    this.listeners.push(listener);
+    return () => this.listeners.splice(this.listeners.indexOf(listener), 1);
   }
 
   private logReport(report: ReloadReport): void {
