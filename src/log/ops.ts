@@ -19,9 +19,10 @@ export const PINO_OPTIONS = {
  * A named operational log. Synchronous by default, so an error is never lost in a buffer; a
  * server that logs every request passes `sync: false` and flushes when it stops.
  */
-export function createOpsLog(target: LogTarget, name = 'fapi-policy-pdp', options: { sync?: boolean } = {}): Logger {
+export function createOpsLog(target: LogTarget, name = 'fapi-policy-pdp', options: { sync?: boolean; level?: string } = {}): Logger {
   if (target === 'off') return pino({ enabled: false });
-  if (typeof target !== 'string') return pino({ ...PINO_OPTIONS, name }, target);
+  const settings = { ...PINO_OPTIONS, name, level: options.level ?? 'info' };
+  if (typeof target !== 'string') return pino(settings, target);
   const dest = target === 'stdout' ? 1 : target === 'stderr' ? 2 : target;
-  return pino({ ...PINO_OPTIONS, name }, pino.destination({ dest, sync: options.sync ?? true, mkdir: typeof dest === 'string' }));
+  return pino(settings, pino.destination({ dest, sync: options.sync ?? true, mkdir: typeof dest === 'string' }));
 }

@@ -73,8 +73,7 @@ async function asOptionsFrom(values: Values, env: NodeJS.ProcessEnv): Promise<As
   if (store !== 'sqlite' && store !== 'memory') throw new UsageError('--store must be sqlite or memory');
   const level = str('log-level') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new UsageError('--log-level must be fatal, error, warn, info, debug, trace or silent');
-  const log = createOpsLog(str('log') ?? 'stderr', 'fapi-policy-as', { sync: false });
-  log.level = level;
+  const log = createOpsLog(str('log') ?? 'stderr', 'fapi-policy-as', { sync: false, level });
   const tokens = await secretsFrom(str('initial-access-token-file'), env.FAPI_POLICY_INITIAL_ACCESS_TOKEN, '--initial-access-token-file');
   if (tokens.some((t) => t.length < 16)) throw new UsageError('initial access tokens must be at least 16 characters');
   return {
