@@ -71,11 +71,26 @@ function substitute(node: unknown, settings: Settings, stage: string): unknown {
     const out: Record<string, unknown> = {};
     for (const key of keys) {
       if (FORBIDDEN_KEYS.has(key)) throw new LogicCompileError(`schema uses the forbidden key '${key}'`, `${at}/${key}`);
+      sharedReference(key, (value as Record<string, unknown>)[key], `${at}/${key}`);
       out[key] = visit((value as Record<string, unknown>)[key], depth + 1, `${at}/${key}`);
     }
     return out;
   };
   return visit(node, 0, '');
+}
+
+/**
+ * The rule schemas of a whole set share one ajv instance, which registers every `$id` and anchor it
+ * compiles: another profile's schema could `$ref` them, and its decisions would then change with a
+ * document its digest does not cover. A rule schema may only refer inside itself.
+ */
+function sharedReference(key: string, value: unknown, at: string): void {
+  if (key === '$id' || key === '$anchor' || key === '$dynamicAnchor') {
+    throw new LogicCompileError(`schema may not declare ${key}: rule schemas may only refer inside themselves`, at);
+  }
+  if ((key === '$ref' || key === '$dynamicRef') && (typeof value !== 'string' || !value.startsWith('#'))) {
+    throw new LogicCompileError(`${key} must point inside the rule's own schema ('#…')`, at);
+  }
 }
 
 function settingValue(node: { $setting: unknown }, settings: Settings, stage: string, at: string): unknown {

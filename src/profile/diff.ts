@@ -65,6 +65,7 @@ function changed(prev: RuleSpec, next: RuleSpec): RuleChange {
   if (prev.severity !== next.severity) {
     return { ...base, change: next.severity === 'error' ? 'tighter' : 'looser', detail: `severity ${prev.severity} -> ${next.severity}` };
   }
-  const fields = (['clause', 'stage', 'when', 'check', 'message', 'path'] as const).filter((f) => canonicalJson(prev[f]) !== canonicalJson(next[f]));
+  // Wrapped, so an absent `when` or `path` serializes differently from one written as null.
+  const fields = (['clause', 'stage', 'when', 'check', 'message', 'path'] as const).filter((f) => canonicalJson({ v: prev[f] }) !== canonicalJson({ v: next[f] }));
   return { ...base, change: 'changed', detail: `differs in ${fields.join(', ')}` };
 }
