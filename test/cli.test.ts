@@ -110,7 +110,7 @@ describe('fapi-policy CLI', () => {
     expect(decision.violations.length).toBeGreaterThan(0);
     const human = await cli('check', '--profile', 'fapi2-security', '--stage', 'client_auth', writeJson('deny2.json', facts), '--explain');
     expect(human.out).toMatch(/^DENY +fapi2-security/);
-    expect(human.out).toMatch(/· FAPI2-SP-FINAL-\S+ (passed|failed|not_applicable|missing_fact)/);
+    expect(human.out).toMatch(/^  - FAPI2-SP-FINAL-\S+ (passed|failed|not_applicable|missing_fact)/m);
     const bad = writeJson('bad.json', 0);
     writeFileSync(bad, '{not json');
     expect((await cli('check', '--profile', 'fapi2-security', '--stage', 'par', bad)).code).toBe(2);

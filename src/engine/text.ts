@@ -4,11 +4,11 @@
  */
 
 /**
- * Text as printable ASCII (anything else becomes '?', except the '…' that marks a cut), cut to
- * `max` characters.
+ * Text as printable ASCII (anything else becomes '?', except the '…' that marks a cut and the '§'
+ * of clause references), cut to `max` characters.
  */
 export function printable(text: string, max = 256): string {
-  const clean = text.replace(/[^\x20-\x7e\u2026]/g, '?');
+  const clean = text.replace(/[^\x20-\x7e\u00a7\u2026]/g, '?');
   return clean.length > max ? clean.slice(0, max) + '…' : clean;
 }
 

@@ -1,6 +1,7 @@
 import { parse } from '../args.js';
 import { EXIT, loadFor, profileDirs, requireProfile, UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';
+import { json } from '../output.js';
 
 export const compile: Command = {
   name: 'compile',
@@ -14,7 +15,7 @@ clause and stages, waivers and the content digest. Pretty JSON by default, compa
     if (positionals.length !== 1) throw new UsageError('compile takes exactly one profile id or file');
     const { set, ids } = await loadFor(profileDirs(values.profiles as string[] | undefined), positionals);
     const profile = requireProfile(set, ids[0] as string);
-    io.out(JSON.stringify(profile, null, values.json ? undefined : 2));
+    io.out(json(profile, !values.json));
     return EXIT.ok;
   },
 };

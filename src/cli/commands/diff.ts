@@ -2,6 +2,7 @@ import { diffProfiles, type ProfileDiff } from '../../profile/diff.js';
 import { parse } from '../args.js';
 import { EXIT, loadFor, profileDirs, requireProfile, UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';
+import { json } from '../output.js';
 
 export const diff: Command = {
   name: 'diff',
@@ -15,7 +16,7 @@ refinement kind; rules are added, removed, tighter/looser (severity) or changed.
     if (positionals.length !== 2) throw new UsageError('diff takes two profile ids or files');
     const { set, ids } = await loadFor(profileDirs(values.profiles as string[] | undefined), positionals);
     const result = diffProfiles(requireProfile(set, ids[0] as string), requireProfile(set, ids[1] as string));
-    io.out(values.json ? JSON.stringify(result, null, 2) : humanDiff(result));
+    io.out(values.json ? json(result, true) : humanDiff(result));
     return EXIT.ok;
   },
 };

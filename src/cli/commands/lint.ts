@@ -4,6 +4,7 @@ import { loadProfiles } from '../../profile/files.js';
 import { parse } from '../args.js';
 import { EXIT, profileDirs, UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';
+import { json } from '../output.js';
 
 export const lint: Command = {
   name: 'lint',
@@ -25,7 +26,7 @@ Exit 0 when clean, 1 on any error, 2 on bad usage.`,
       .flatMap((id) => set.get(id)?.waivers.filter((w) => w.profile === id) ?? []);
     const errors = diagnostics.filter((d) => d.severity === 'error').length;
     if (values.json) {
-      io.out(JSON.stringify({ ok: errors === 0, diagnostics, waivers }, null, 2));
+      io.out(json({ ok: errors === 0, diagnostics, waivers }, true));
     } else {
       for (const d of diagnostics) io.out(formatDiagnostic(d));
       for (const w of waivers) io.out(`waiver: ${w.profile} ${w.setting ? `settings.${w.setting}` : `rule ${w.rule}`}: ${w.reason}`);

@@ -28,7 +28,7 @@ implemented yet; only the decision service starts.`,
     }
     for (const error of pdp.startup.errors) io.out(`  FAILED: ${error}`);
     io.out(`Decision service: ${pdp.url} (POST /v1/decide, POST /access/v1/evaluation[s], GET /health/ready)`);
-    io.out('Reference authorization server: not implemented yet — only the decision service runs.');
+    io.out('Reference authorization server: not implemented yet; only the decision service runs.');
     return untilStopped(pdp, io);
   },
 };
