@@ -22,3 +22,14 @@ export function json(value: unknown, pretty = false): string {
   const text = JSON.stringify(value, null, pretty ? 2 : undefined) ?? 'null';
   return text.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** A setting value in a line of text: lists as `[a, b]`, anything else as JSON. */
+export function showValue(value: unknown): string {
+  return Array.isArray(value) ? `[${value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ')}]` : JSON.stringify(value) ?? 'undefined';
+}
+
+/** One waiver: what it waives and, for a setting, the values it lets the overlay move between. */
+export function describeWaiver(w: { setting?: string; rule?: string; from?: unknown; to?: unknown }): string {
+  if (w.rule) return `rule ${w.rule}`;
+  return `settings.${w.setting}${'from' in w && 'to' in w ? `: ${showValue(w.from)} -> ${showValue(w.to)}` : ''}`;
+}
