@@ -10,7 +10,7 @@ import { SchemaCompiler } from '../engine/rule-schema.js';
 import type { Diagnostic } from './diagnostics.js';
 import { acceptDocument, baseOf, documentDigest, extendsPath, idFromFile, type ProfileDoc, type Report } from './documents.js';
 import { polarityProblems, replayDenials } from './monotone.js';
-import { resolveDocument, type Resolution, type WaiverRecord } from './resolve.js';
+import { resolveDocument, type Resolution, type ResolveContext, type WaiverRecord } from './resolve.js';
 import { testsFileSchemaProblems } from './schema.js';
 import { parseSource, pointerToPath, positionOf, type Source } from './source.js';
 import type { TestSuite, TestVector } from './vectors.js';
@@ -113,7 +113,12 @@ export function buildProfileSet(inputs: readonly DocumentInput[], options: Build
 
   const docs = singleDocuments(declarations, failed, diagnostics, report);
   const shadowing = shadowsOfShipped(docs, options.shipped, report);
-  const resolutions = resolveAll(docs, report);
+  /** ": <its first error>", for messages about a base that failed. */
+  const failure = (id: string) => {
+    const first = diagnostics.find((d) => d.severity === 'error' && declarations.get(id)?.some((x) => x.file === d.file));
+    return first ? ` (${first.file}:${first.line}:${first.col}: ${first.message})` : '';
+  };
+  const resolutions = resolveAll(docs, { declared: (id) => declarations.has(id), failure, report });
   const profiles = new Map<string, CompiledProfile>();
   const documents = new Map<string, DocumentInfo>();
   const schemas = new SchemaCompiler();
@@ -129,7 +134,7 @@ export function buildProfileSet(inputs: readonly DocumentInput[], options: Build
   }
 
   const suites = collectSuites(docs, testSources, (id) => declarations.has(id), report);
-  vet(profiles, docs, { failed, shadowing, suites, report });
+  vet(profiles, docs, { failed, shadowing, suites, report, failure });
   const files = new Map([...profiles.keys()].map((id) => [id, (docs.get(id) as { source: Source }).source.file]));
   const declared = new Map([...declarations].map(([id, ds]) => [id, ds.map((d) => d.file)]));
   return new ProfileSet(profiles, diagnostics, suites, failed, files, declared, documents);
@@ -171,7 +176,8 @@ function shadowsOfShipped(docs: ReadonlyMap<string, { doc: ProfileDoc; source: S
 }
 
 /** Resolves every document; each member of an extends cycle gets the cycle as its one error. */
-function resolveAll(docs: ReadonlyMap<string, { doc: ProfileDoc; source: Source }>, report: Report): Map<string, Resolution | null> {
+function resolveAll(docs: ReadonlyMap<string, { doc: ProfileDoc; source: Source }>, ctx: Pick<ResolveContext, 'declared' | 'failure' | 'report'>): Map<string, Resolution | null> {
+  const { report } = ctx;
   const resolutions = new Map<string, Resolution | null>();
   const cyclic = new Set<string>();
   const resolve = (id: string, chain: string[]): Resolution | null => {
@@ -190,10 +196,9 @@ function resolveAll(docs: ReadonlyMap<string, { doc: ProfileDoc; source: Source 
       return null;
     }
     const result = resolveDocument(entry.doc, entry.source, {
+      ...ctx,
       resolveBase: (base) => resolve(base, [...chain, id]),
-      declared: (base) => docs.has(base),
       inCycle: (member) => cyclic.has(member),
-      report,
     });
     resolutions.set(id, result);
     return result;
@@ -241,6 +246,7 @@ function readsSetting(node: unknown, setting: string): boolean {
 
 interface VetContext {
   failed: Set<string>;
+  failure: (id: string) => string;
   shadowing: ReadonlySet<string>;
   suites: readonly TestSuite[];
   report: Report;
@@ -257,7 +263,7 @@ function vet(profiles: Map<string, CompiledProfile>, docs: ReadonlyMap<string, {
     const { doc, source } = docs.get(profile.id) as { doc: ProfileDoc; source: Source };
     const errors: Array<[ReadonlyArray<string | number>, string]> = [];
     const brokenBase = profile.resolved.extends.find((b) => ctx.failed.has(b));
-    if (brokenBase) errors.push([extendsPath(doc), `base profile '${brokenBase}' failed to load`]);
+    if (brokenBase) errors.push([extendsPath(doc), `base profile '${brokenBase}' failed to load${ctx.failure(brokenBase)}`]);
     else errors.push(...baseProblems(doc, profiles, ctx.shadowing));
     const own = new Map((doc.rules ?? []).map((r, index) => [r.id, index]));
     for (const p of polarityProblems(profile, (rule) => own.has(rule))) {

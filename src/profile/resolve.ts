@@ -43,6 +43,8 @@ export interface ResolveContext {
   resolveBase(id: string): Resolution | null;
   /** Whether a base id names a document of the set at all (loaded or not). */
   declared(id: string): boolean;
+  /** Why a declared base failed, for the overlay's message. */
+  failure(id: string): string;
   /** Documents of an extends cycle: the cycle error is their only one. */
   inCycle(id: string): boolean;
   report: Report;
@@ -59,7 +61,7 @@ export function resolveDocument(doc: ProfileDoc, source: Source, ctx: ResolveCon
   const base = ctx.declared(baseId) ? ctx.resolveBase(baseId) : null;
   if (!base) {
     if (!ctx.inCycle(doc.id)) {
-      ctx.report(source, extendsPath(doc), ctx.declared(baseId) ? `base profile '${baseId}' failed to load` : `unknown base profile '${baseId}'`);
+      ctx.report(source, extendsPath(doc), ctx.declared(baseId) ? `base profile '${baseId}' failed to load${ctx.failure(baseId)}` : `unknown base profile '${baseId}'`);
     }
     return null;
   }
