@@ -6,7 +6,8 @@
  * shrinks as it rises). Anything else, and any schema whose parts can be reached out of place
  * (`$ref`) or whose verdict depends on other parts' annotations (`unevaluated*`), is unknown.
  */
-import { convert, orderOf, pointerToPath, times, type Order, type Polarity, type PolarityResult } from './logic/polarity.js';
+import { convert, orderOf, times, type Order, type Polarity, type PolarityResult } from './logic/polarity.js';
+import { pointerToPath } from './text.js';
 
 /** Keywords whose value is one schema, and the direction they pass on. */
 const SUBSCHEMA: Readonly<Record<string, Polarity>> = {

@@ -29,3 +29,9 @@ export function pointerToken(key: string, max = Infinity): string {
   const token = key.replace(/~/g, '~0').replace(/\//g, '~1');
   return token.length > max ? token.slice(0, max) + '…' : token;
 }
+
+/** The reference tokens of a JSON pointer, unescaped (RFC 6901 §4). */
+export function pointerToPath(pointer: string): string[] {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}

@@ -78,7 +78,7 @@ export function replayDenials(overlay: CompiledProfile, ancestors: readonly Comp
       suite.vectors.forEach((vector, index) => {
         const facts = vector.expect === 'deny' ? vectorFacts(suite, vector) : null;
         if (!facts) return;
-        const before = ancestor.evaluate(vector.stage, structuredClone(facts));
+        const before = ancestor.evaluate(vector.stage, facts);
         if (before.decision !== 'deny' || overlay.evaluate(vector.stage, facts).decision !== 'allow') return;
         const unexplained = [...new Set(before.violations.map((v) => v.rule))].filter((r) => !explained(r));
         if (!unexplained.length) return;

@@ -86,10 +86,7 @@ export function positionOf(source: Source, path: ReadonlyArray<string | number>)
   return { line: 1, col: 1 };
 }
 
-export function pointerToPath(pointer: string): string[] {
-  if (!pointer) return [];
-  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
+export { pointerToPath } from '../engine/text.js';
 
 interface ShapeProblem {
   path: string;

@@ -16,23 +16,12 @@ import { walk } from '../../src/engine/logic/node.js';
 import { buildProfileSet, loadProfiles, SETTING_KINDS } from '../../src/index.js';
 import { vectorFacts } from '../../src/profile/vectors.js';
 import profileSchema from '../../schemas/profile.schema.json' with { type: 'json' };
+import { mulberry32 } from '../helpers.js';
 
 const SEED = Number(process.env.FAPI_POLICY_PROPERTY_SEED ?? 20261204);
 const MAX_OVERLAYS_PER_BASE = 100;
 const BUDGET_MS = 20_000;
 const BASES = ['fapi1-baseline', 'fapi1-advanced', 'fapi2-security', 'fapi2-message-signing'];
-
-/** mulberry32: a small seeded PRNG, so a failing overlay can be generated again. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface LeafSchema {
   type?: string;
@@ -143,7 +132,7 @@ function shuffledReads(base: CompiledProfile, random: () => number): string[] {
 
 describe('property: lint-clean overlays without waivers keep every base denial', () => {
   it(`holds for up to ${MAX_OVERLAYS_PER_BASE} random overlays of each shipped profile (seed ${SEED})`, () => {
-    const random = prng(SEED);
+    const random = mulberry32(SEED);
     const generate = generator(random);
     const started = Date.now();
     const report = { passed: 0, refused: 0, vectors: 0 };

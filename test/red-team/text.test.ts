@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, fixture } from './helpers.js';
+import { cli, denialsLost, fixture } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fapi-red-text-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -38,5 +38,7 @@ describe('red team, class 5: text that hides itself', () => {
     const tests = await cli('test', fixture('text/hidden-rule.yaml'), 'profiles', '--json');
     expect(tests.out).toMatch(PRINTABLE);
     expect(JSON.parse(tests.out).results.some((r: { name: string; passed: boolean }) => r.name === 'a browser endpoint is refused \u001b[31m' && r.passed)).toBe(true);
+    // Lint rightly passes this overlay (it only adds a rule): every base deny vector still denies.
+    expect((await denialsLost(fixture('text/hidden-rule.yaml'))).lost).toEqual([]);
   });
 });

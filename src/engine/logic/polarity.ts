@@ -11,6 +11,7 @@
  * earlier operand is the site decides whether later operands run at all, so it can make such an
  * error appear or vanish; where that vanishing could turn a deny into an allow, the site is '?'.
  */
+import { pointerToPath } from '../text.js';
 import { truthy } from './values.js';
 
 export type Polarity = '+' | '-' | '0' | '?';
@@ -28,12 +29,6 @@ export function orderOf(value: unknown): Order {
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'number') return 'num';
   return Array.isArray(value) ? 'set' : 'none';
-}
-
-/** The reference tokens of a JSON pointer (RFC 6901). */
-export function pointerToPath(pointer: string): string[] {
-  if (!pointer) return [];
-  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 export function times(a: Polarity, b: Polarity): Polarity {
