@@ -38,7 +38,6 @@ export interface BuildOptions {
 }
 
 interface DocumentInfo {
-  file: string;
   waivers: WaiverRecord[];
 }
 
@@ -113,7 +112,7 @@ export function buildProfileSet(inputs: readonly DocumentInput[], options: Build
 
   const docs = singleDocuments(declarations, failed, diagnostics, report);
   const shadowing = shadowsOfShipped(docs, options.shipped, report);
-  /** ": <its first error>", for messages about a base that failed. */
+  /** " (file:line:col: its first error)", for messages about a base that failed. */
   const failure = (id: string) => {
     const first = diagnostics.find((d) => d.severity === 'error' && declarations.get(id)?.some((x) => x.file === d.file));
     return first ? ` (${first.file}:${first.line}:${first.col}: ${first.message})` : '';
@@ -130,7 +129,7 @@ export function buildProfileSet(inputs: readonly DocumentInput[], options: Build
       continue;
     }
     profiles.set(id, compiled);
-    documents.set(id, { file: source.file, waivers: resolution.waivers });
+    documents.set(id, { waivers: resolution.waivers });
   }
 
   const suites = collectSuites(docs, testSources, (id) => declarations.has(id), report);
