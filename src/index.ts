@@ -3,7 +3,7 @@
  * The CLI, the decision service and the reference AS all use exactly this surface.
  */
 export { loadProfiles, findProfileFiles, readDocuments, BUNDLED_PROFILES_DIR, type LoadOptions } from './profile/files.js';
-export { buildProfileSet, ProfileSet, type DocumentInput } from './profile/load.js';
+export { buildProfileSet, ProfileSet, type BuildOptions, type DocumentInput, type ShippedProfile, type WaiverRecord } from './profile/load.js';
 export { ProfileLoadError, formatDiagnostic, type Diagnostic } from './profile/diagnostics.js';
 export { runTests, mergePatch, type TestReport, type TestVector, type VectorResult, type CoverageGap } from './profile/vectors.js';
 export { diffProfiles, type ProfileDiff, type SettingChange, type RuleChange } from './profile/diff.js';

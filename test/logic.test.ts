@@ -8,6 +8,7 @@ import jsonLogic from 'json-logic-js';
 import { describe, expect, it } from 'vitest';
 import { LogicCompileError, MalformedFactError, MissingFactError } from '../src/engine/errors.js';
 import { compileLogic } from '../src/engine/logic/compile.js';
+import { mulberry32 } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reference: json-logic-js plus our custom operators with the meanings the doc gives them.
@@ -74,18 +75,6 @@ function compileError(expr: unknown): LogicCompileError {
 // ---------------------------------------------------------------------------------------------
 // 1. Differential test
 // ---------------------------------------------------------------------------------------------
-
-/** mulberry32: a tiny deterministic PRNG; same seed, same sequence. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Ty = 'num' | 'str' | 'bool' | 'strArr' | 'numArr' | 'objArr' | 'any';
 /** 'top' reads {facts, settings}; the others are the element type inside some/all/none/map/filter. */

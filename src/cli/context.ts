@@ -32,10 +32,14 @@ export async function loadFor(dirs: readonly string[], refs: readonly string[]):
   return { set, ids: refs.map((r) => (/\.ya?ml$/.test(r) ? basename(r).replace(/\.ya?ml$/, '') : r)) };
 }
 
+/** The profile, or a usage error that says why it is not there: never "unknown" for one that failed to load. */
 export function requireProfile(set: ProfileSet, id: string): CompiledProfile {
   const profile = set.get(id);
   if (profile) return profile;
-  const own = set.diagnostics.filter((d) => basename(d.file).replace(/\.ya?ml$/, '') === id);
-  if (own.length) throw new UsageError(`profile '${id}' failed to load:\n${own.map(formatDiagnostic).join('\n')}`);
+  const files = set.filesOf(id);
+  if (files.length) {
+    const own = set.diagnostics.filter((d) => d.severity === 'error' && files.includes(d.file));
+    throw new UsageError(`profile '${id}' failed to load:\n${own.map(formatDiagnostic).join('\n') || `(see ${files.join(', ')})`}`);
+  }
   throw new UsageError(`unknown profile '${id}' (known: ${set.ids().join(', ') || 'none'})`);
 }

@@ -3,6 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXIT, UsageError, type Io } from './context.js';
+import { printableIo } from './output.js';
 import type { Command } from './commands/command.js';
 import { check } from './commands/check.js';
 import { compile } from './commands/compile.js';
@@ -21,7 +22,7 @@ export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, m
 export function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    'fapi-policy — FAPI security profiles as code',
+    'fapi-policy: FAPI security profiles as code',
     '',
     'Usage: fapi-policy <command> [options]   (fapi-policy <command> --help for details)',
     '',
@@ -32,7 +33,8 @@ export function help(): string {
   ].join('\n');
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], given: Io): Promise<number> {
+  const io = printableIo(given);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(help());

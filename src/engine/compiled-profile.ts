@@ -7,7 +7,7 @@ import { sha256Digest } from './digest.js';
 import { decide, type EvaluateOptions } from './evaluate.js';
 import { deriveMetadata, type MetadataEndpoints } from './metadata.js';
 import { STAGE_ERRORS, type OAuthError } from './oauth-errors.js';
-import { compileRule, stagesOf, type RuleSpec } from './rule.js';
+import { compileRule, stagesOf, type RuleSpec, type SettingRead } from './rule.js';
 import { CompiledStage } from './stage.js';
 import { STAGES, type Decision, type ProfileRef, type Settings, type Stage, type Waiver } from './types.js';
 
@@ -48,6 +48,8 @@ export class CompiledProfile {
   readonly ref: ProfileRef;
   readonly rules: readonly RuleSummary[];
   readonly waivers: readonly Waiver[];
+  /** Every read of a setting by a rule, per stage: which rules a setting can move, and which way. */
+  readonly reads: ReadonlyArray<SettingRead & { rule: string; stage: Stage }>;
   private readonly byStage: Map<Stage, CompiledStage>;
 
   constructor(readonly resolved: ResolvedProfile, origins: ReadonlyMap<string, string> = new Map(), schemas = new SchemaCompiler()) {
@@ -59,12 +61,16 @@ export class CompiledProfile {
     this.waivers = Object.freeze(resolved.waivers.map((w) => Object.freeze({ ...w })));
     this.rules = Object.freeze(resolved.rules.map((r) => summarize(r, origins.get(r.id))));
     this.byStage = new Map(STAGES.map((s) => [s, new CompiledStage()]));
+    const reads: Array<SettingRead & { rule: string; stage: Stage }> = [];
     for (const rule of resolved.rules) {
       for (const stage of stagesOf(rule)) {
         const compiled = this.byStage.get(stage) as CompiledStage;
-        compiled.add(compileRule(rule, stage, this.settings, schemas, compiled.slots));
+        const compiledRule = compileRule(rule, stage, this.settings, schemas, compiled.slots);
+        compiled.add(compiledRule);
+        for (const read of compiledRule.reads) reads.push({ ...read, rule: rule.id, stage });
       }
     }
+    this.reads = Object.freeze(reads);
   }
 
   /** Decides whether facts observed at a stage comply with this profile. Never throws. */

@@ -1,6 +1,7 @@
 /** Compiles the `schema:` check of a rule, with settings substituted, under the untrusted-schema regime. */
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { LogicCompileError } from './errors.js';
+import type { SettingSite } from './logic/compile.js';
 import { walk } from './logic/node.js';
 import { FORBIDDEN_KEYS } from './logic/values.js';
 import { ruleSchemaProblems, untrustedAjv } from './ajv.js';
@@ -16,6 +17,8 @@ export interface SchemaFailure {
 
 export interface SchemaCheck {
   test: (facts: unknown) => boolean;
+  /** Every `$setting` of the schema: which setting, and the JSON pointer where it stands. */
+  settingReads: SettingSite[];
   /** Where the last failed `test` failed (ajv keeps the errors of the last call). */
   lastFailure: () => SchemaFailure;
 }
@@ -30,7 +33,8 @@ export class SchemaCompiler {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   compile(schema: unknown, settings: Settings, stage: string): SchemaCheck {
-    const concrete = substitute(schema, settings, stage);
+    const settingReads: SettingSite[] = [];
+    const concrete = substitute(schema, settings, stage, settingReads);
     const key = canonicalJson(concrete);
     let validate = this.compiled.get(key);
     if (!validate) {
@@ -47,7 +51,7 @@ export class SchemaCompiler {
     }
     const test = validate;
     // Only a literal true passes, so no non-boolean answer can ever allow.
-    return { test: (facts) => test(facts) === true, lastFailure: () => failureOf(test.errors?.[0]) };
+    return { test: (facts) => test(facts) === true, settingReads, lastFailure: () => failureOf(test.errors?.[0]) };
   }
 }
 
@@ -59,7 +63,7 @@ function failureOf(error: ErrorObject | undefined): SchemaFailure {
 }
 
 /** Replaces {$setting: path} by the setting's value; bounds the size and rejects prototype keys. */
-function substitute(node: unknown, settings: Settings, stage: string): unknown {
+function substitute(node: unknown, settings: Settings, stage: string, reads: SettingSite[]): unknown {
   let count = 0;
   const visit = (value: unknown, depth: number, at: string): unknown => {
     if (++count > SCHEMA_LIMITS.maxNodes) throw new LogicCompileError(`schema has more than ${SCHEMA_LIMITS.maxNodes} nodes`, at);
@@ -67,10 +71,11 @@ function substitute(node: unknown, settings: Settings, stage: string): unknown {
     if (Array.isArray(value)) return value.map((v, i) => visit(v, depth + 1, `${at}/${i}`));
     if (value === null || typeof value !== 'object') return value;
     const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === '$setting') return settingValue(value as { $setting: unknown }, settings, stage, at);
+    if (keys.length === 1 && keys[0] === '$setting') return settingValue(value as { $setting: unknown }, settings, stage, at, reads);
     const out: Record<string, unknown> = {};
     for (const key of keys) {
       if (FORBIDDEN_KEYS.has(key)) throw new LogicCompileError(`schema uses the forbidden key '${key}'`, `${at}/${key}`);
+      sharedReference(key, (value as Record<string, unknown>)[key], `${at}/${key}`);
       out[key] = visit((value as Record<string, unknown>)[key], depth + 1, `${at}/${key}`);
     }
     return out;
@@ -78,9 +83,24 @@ function substitute(node: unknown, settings: Settings, stage: string): unknown {
   return visit(node, 0, '');
 }
 
-function settingValue(node: { $setting: unknown }, settings: Settings, stage: string, at: string): unknown {
+/**
+ * The rule schemas of a whole set share one ajv instance, which registers every `$id` and anchor it
+ * compiles: another profile's schema could `$ref` them, and its decisions would then change with a
+ * document its digest does not cover. A rule schema may only refer inside itself.
+ */
+function sharedReference(key: string, value: unknown, at: string): void {
+  if (key === '$id' || key === '$anchor' || key === '$dynamicAnchor') {
+    throw new LogicCompileError(`schema may not declare ${key}: rule schemas may only refer inside themselves`, at);
+  }
+  if ((key === '$ref' || key === '$dynamicRef') && (typeof value !== 'string' || !value.startsWith('#'))) {
+    throw new LogicCompileError(`${key} must point inside the rule's own schema ('#…')`, at);
+  }
+}
+
+function settingValue(node: { $setting: unknown }, settings: Settings, stage: string, at: string, reads: SettingSite[]): unknown {
   if (typeof node.$setting !== 'string') throw new LogicCompileError('$setting takes a dotted setting path', at);
   const path = node.$setting.replaceAll('${stage}', stage);
+  reads.push({ setting: path, at });
   const value = walk(settings, path.split('.'));
   if (value === undefined) throw new LogicCompileError(`unknown setting '${path}'`, at);
   return structuredClone(value);

@@ -1,6 +1,8 @@
 /** A rule compiled for one stage: its applicability and its check are closures built once. */
-import { compileLogic, type Evaluator } from './logic/compile.js';
-import type { SlotTable } from './logic/node.js';
+import { compileLogic, type Evaluator, type SettingSite } from './logic/compile.js';
+import { walk, type SlotTable } from './logic/node.js';
+import { logicPolarity, type Polarity } from './logic/polarity.js';
+import { schemaPolarity } from './schema-polarity.js';
 import type { SchemaCompiler } from './rule-schema.js';
 import { LogicCompileError } from './errors.js';
 import { canonicalJson } from './digest.js';
@@ -47,6 +49,20 @@ export interface CompiledRule {
   input: 'slots' | 'facts';
   /** Called right after a failed `test` to say where and why. */
   failure: () => Failure;
+  /** Every setting the rule reads at this stage, where, and which way the rule moves with it. */
+  reads: readonly SettingRead[];
+}
+
+/**
+ * One read of a setting by a rule: the setting, where (the field and the JSON pointer in it, as
+ * lint positions it: `/logic/…` or `/schema/…` under `check`), and the polarity of that field in it.
+ */
+export interface SettingRead {
+  setting: string;
+  field: 'when' | 'check';
+  pointer: string;
+  polarity: Polarity;
+  why?: string;
 }
 
 /** Where in the rule a compile error sits, for lint positions. */
@@ -64,14 +80,24 @@ export function stagesOf(rule: RuleSpec): Stage[] {
 /** Compiles a rule for one stage; its logic reads the stage's fact slots. */
 export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, schemas: SchemaCompiler, slots: SlotTable): CompiledRule {
   const options = { settings, stage, slots };
-  const when = rule.when === undefined ? undefined : guard(rule, 'when', '', () => compileLogic(rule.when, options).run);
+  const reads: SettingRead[] = [];
+  const read = (field: SettingRead['field'], prefix: string, sites: SettingSite[], polarity: (site: SettingSite, value: unknown) => ReturnType<typeof logicPolarity>) => {
+    for (const site of sites) reads.push({ setting: site.setting, field, pointer: prefix + site.at, ...polarity(site, walk(settings, site.setting.split('.'))) });
+  };
+  const when = rule.when === undefined ? undefined : guard(rule, 'when', '', () => {
+    const logic = compileLogic(rule.when, options);
+    read('when', '', logic.settingReads, (site, value) => logicPolarity(rule.when, site.at, value, 'when'));
+    return logic.run;
+  });
   const check = guard(rule, 'check', rule.check.logic !== undefined ? '/logic' : '/schema', (): Pick<CompiledRule, 'test' | 'input' | 'failure'> => {
     if (rule.check.logic !== undefined) {
       const logic = compileLogic(rule.check.logic, options);
+      read('check', '/logic', logic.settingReads, (site, value) => logicPolarity(rule.check.logic, site.at, value, 'check'));
       const failure: Failure = Object.freeze({ path: rule.path ?? logic.factReads[0] ?? '' });
       return { test: logic.run, input: 'slots', failure: () => failure };
     }
     const schema = schemas.compile(rule.check.schema, settings, stage);
+    read('check', '/schema', schema.settingReads, (site, value) => schemaPolarity(rule.check.schema, site.at, value));
     return {
       test: schema.test,
       input: 'facts',
@@ -83,7 +109,7 @@ export function compileRule(rule: RuleSpec, stage: Stage, settings: Settings, sc
   });
   const whenKey = when ? canonicalJson(rule.when) : undefined;
   const refusal = { error: rule.error ?? STAGE_ERRORS[stage], ...(rule.status !== undefined ? { status: rule.status } : {}) };
-  return { id: rule.id, clause: rule.clause, severity: rule.severity, message: rule.message, ...refusal, ...(when ? { when, whenKey } : {}), ...check };
+  return { id: rule.id, clause: rule.clause, severity: rule.severity, message: rule.message, ...refusal, ...(when ? { when, whenKey } : {}), ...check, reads };
 }
 
 function guard<T>(rule: RuleSpec, field: 'when' | 'check', prefix: string, build: () => T): T {

@@ -4,11 +4,11 @@
  */
 
 /**
- * Text as printable ASCII (anything else becomes '?', except the '…' that marks a cut), cut to
- * `max` characters.
+ * Text as printable ASCII (anything else becomes '?', except the '…' that marks a cut and the '§'
+ * of clause references), cut to `max` characters.
  */
 export function printable(text: string, max = 256): string {
-  const clean = text.replace(/[^\x20-\x7e\u2026]/g, '?');
+  const clean = text.replace(/[^\x20-\x7e\u00a7\u2026]/g, '?');
   return clean.length > max ? clean.slice(0, max) + '…' : clean;
 }
 
@@ -28,4 +28,10 @@ export const ECHO_MAX = 128;
 export function pointerToken(key: string, max = Infinity): string {
   const token = key.replace(/~/g, '~0').replace(/\//g, '~1');
   return token.length > max ? token.slice(0, max) + '…' : token;
+}
+
+/** The reference tokens of a JSON pointer, unescaped (RFC 6901 §4). */
+export function pointerToPath(pointer: string): string[] {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }

@@ -4,6 +4,7 @@ import { canonicalJson } from '../engine/digest.js';
 import { walk } from '../engine/logic/node.js';
 import type { RuleSpec } from '../engine/rule.js';
 import type { Waiver } from '../engine/types.js';
+import { readersOf } from './monotone.js';
 import { compareSetting, type Direction } from './refine.js';
 import { SETTING_KINDS, type RefineKind } from './schema.js';
 
@@ -13,6 +14,8 @@ export interface SettingChange {
   from: unknown;
   to: unknown;
   change: Exclude<Direction, 'same'>;
+  /** The rules of b that read the setting: none means the change decides nothing (yet). */
+  readBy: string[];
 }
 
 export interface RuleChange {
@@ -32,11 +35,12 @@ export interface ProfileDiff {
 
 export function diffProfiles(a: CompiledProfile, b: CompiledProfile): ProfileDiff {
   const settings: SettingChange[] = [];
+  const readers = readersOf(b);
   for (const [setting, kind] of SETTING_KINDS) {
     const from = walk(a.settings, setting.split('.'));
     const to = walk(b.settings, setting.split('.'));
     const change = compareSetting(kind, from, to);
-    if (change !== 'same') settings.push({ setting, kind, from, to, change });
+    if (change !== 'same') settings.push({ setting, kind, from, to, change, readBy: readers.get(setting) ?? [] });
   }
   return {
     from: { id: a.id, digest: a.digest },
@@ -60,11 +64,18 @@ function diffRules(before: readonly RuleSpec[], after: readonly RuleSpec[]): Rul
   return out;
 }
 
+/**
+ * A rule of the same id in both. Only a severity raised with nothing else that decides changed is
+ * proven tighter; a different check, `when` or stage may decide anything, so it is not.
+ */
 function changed(prev: RuleSpec, next: RuleSpec): RuleChange {
   const base = { rule: next.id, clause: next.clause };
-  if (prev.severity !== next.severity) {
-    return { ...base, change: next.severity === 'error' ? 'tighter' : 'looser', detail: `severity ${prev.severity} -> ${next.severity}` };
-  }
-  const fields = (['clause', 'stage', 'when', 'check', 'message', 'path', 'error', 'status'] as const).filter((f) => canonicalJson(prev[f]) !== canonicalJson(next[f]));
-  return { ...base, change: 'changed', detail: `differs in ${fields.join(', ')}` };
+  const differs = (f: keyof RuleSpec) => canonicalJson({ v: prev[f] }) !== canonicalJson({ v: next[f] });
+  const deciding = (['check', 'when', 'stage'] as const).filter(differs);
+  const severity = prev.severity !== next.severity ? `severity ${prev.severity} -> ${next.severity}` : undefined;
+  if (severity && next.severity === 'warning') return { ...base, change: 'looser', detail: [severity, ...deciding.map((f) => `${f} differs`)].join('; ') };
+  if (deciding.length) return { ...base, change: 'changed', detail: `not proven tighter: ${[...deciding.map((f) => `${f} differs`), ...(severity ? [severity] : [])].join('; ')}` };
+  if (severity) return { ...base, change: 'tighter', detail: severity };
+  const wording = (Object.keys({ ...prev, ...next }) as Array<keyof RuleSpec>).filter((f) => !['check', 'when', 'stage', 'severity'].includes(f) && differs(f));
+  return { ...base, change: 'changed', detail: `decides the same; differs in ${wording.join(', ')}` };
 }

@@ -1,15 +1,21 @@
 /** Reading profile documents from disk: the only I/O of the profile layer, bounded in count and size. */
-import { open, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildProfileSet, type DocumentInput, type ProfileSet } from './load.js';
+import { buildProfileSet, type DocumentInput, type ProfileSet, type ShippedProfile } from './load.js';
 import { ProfileLoadError } from './diagnostics.js';
-import { YAML_LIMITS } from './source.js';
+import { documentDigest, idFromFile } from './documents.js';
+import { parseSource, YAML_LIMITS } from './source.js';
 
 export const MAX_FILES = 1000;
 
-/** The profiles shipped with the package. */
-export const BUNDLED_PROFILES_DIR = fileURLToPath(new URL('../../../profiles', import.meta.url));
+/** The profiles shipped with the package: `profiles/` beside its package.json (from src/ or dist/src/). */
+export const BUNDLED_PROFILES_DIR = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4 && !existsSync(join(dir, 'package.json')); up++) dir = dirname(dir);
+  return join(dir, 'profiles');
+})();
 
 const YAML_FILE = /\.ya?ml$/;
 
@@ -21,7 +27,13 @@ const TESTS_FILE = /\.tests\.ya?ml$/;
  */
 export async function findProfileFiles(paths: readonly string[], options: { tests?: boolean } = {}): Promise<string[]> {
   const found: string[] = [];
+  // A file or directory reached twice (a file argument inside a directory argument, a symlink) is
+  // one document, not two copies of an id.
+  const seen = new Set<string>();
   const visit = async (path: string, explicit: boolean): Promise<void> => {
+    const real = await realpath(path);
+    if (seen.has(real)) return;
+    seen.add(real);
     const info = await stat(path);
     if (info.isDirectory()) {
       const entries = (await readdir(path)).filter((e) => !e.startsWith('.')).sort();
@@ -73,7 +85,25 @@ export interface LoadOptions {
 /** Loads every profile and test file under `paths` (default: the bundled profiles). */
 export async function loadProfiles(paths: readonly string[] = [BUNDLED_PROFILES_DIR], options: LoadOptions = {}): Promise<ProfileSet> {
   const files = await findProfileFiles(paths.map((p) => resolve(p)), { tests: options.tests });
-  const set = buildProfileSet(await readDocuments(files));
+  const set = buildProfileSet(await readDocuments(files), { shipped: await shippedCounterparts(files) });
   if (options.strict && !set.ok) throw new ProfileLoadError([...set.diagnostics]);
   return set;
+}
+
+/**
+ * The shipped profiles that files of the set take the id of without being those files: their
+ * document digests, so the set can tell a faithful copy from one that shadows the original.
+ */
+async function shippedCounterparts(files: readonly string[]): Promise<Map<string, ShippedProfile>> {
+  const shipped = new Map<string, ShippedProfile>();
+  for (const file of files) {
+    if (TESTS_FILE.test(file)) continue;
+    const id = idFromFile(file);
+    const original = join(BUNDLED_PROFILES_DIR, `${id}.yaml`);
+    if (shipped.has(id) || !existsSync(original) || (await realpath(file)) === (await realpath(original))) continue;
+    const [document] = await readDocuments([original]);
+    const parsed = parseSource(original, (document as DocumentInput).text);
+    if (parsed.ok) shipped.set(id, { file: original, digest: documentDigest(parsed.source.data) });
+  }
+  return shipped;
 }

@@ -33,7 +33,7 @@ export function applyPolicy(base: unknown, ops: PolicyOperators): PolicyResult {
     const keep = ops.subset_of;
     value = value.filter((x) => keep.includes(x));
   }
-  if (ops.one_of && !ops.one_of.includes(value)) return { ok: false, message: `one_of: ${show(value)} is not one of ${show(ops.one_of)}` };
+  if (ops.one_of && !ops.one_of.some((candidate) => sameValue(candidate, value))) return { ok: false, message: `one_of: ${show(value)} is not one of ${show(ops.one_of)}` };
   if (ops.superset_of) {
     if (!Array.isArray(value)) return { ok: false, message: `superset_of needs a list setting, the value is ${show(value)}` };
     const lacking = ops.superset_of.filter((x) => !(value as unknown[]).includes(x));
@@ -43,4 +43,10 @@ export function applyPolicy(base: unknown, ops: PolicyOperators): PolicyResult {
     return { ok: false, message: 'essential: the setting has no value' };
   }
   return { ok: true, value };
+}
+
+/** one_of compares values: a list setting names a list, equal when both hold the same members. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (!Array.isArray(a) || !Array.isArray(b)) return a === b;
+  return a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
 }

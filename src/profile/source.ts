@@ -47,6 +47,15 @@ function astProblem(doc: Document.Parsed, lines: LineCounter): { message: string
   let problem: { message: string; line: number; col: number } | null = null;
   const at = (node: Node | null | undefined) => lines.linePos(node?.range?.[0] ?? 0);
   visit(doc, {
+    // NaN and the infinities (.nan, .inf, 1e999) have no JSON form: canonical JSON and digests would
+    // confuse them with null, so they are refused where they are written.
+    Scalar(_, node) {
+      if (typeof node.value === 'number' && !Number.isFinite(node.value)) {
+        problem = { message: `numbers must be finite: ${String(node.source ?? node.value)} has no JSON form`, ...at(node) };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
     Pair(_, pair, path) {
       if (isScalar(pair.key) && FORBIDDEN_KEYS.has(String(pair.key.value))) {
         problem = { message: `the key '${String(pair.key.value)}' is not allowed`, ...at(pair.key as Node) };
@@ -77,10 +86,7 @@ export function positionOf(source: Source, path: ReadonlyArray<string | number>)
   return { line: 1, col: 1 };
 }
 
-export function pointerToPath(pointer: string): string[] {
-  if (!pointer) return [];
-  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
+export { pointerToPath } from '../engine/text.js';
 
 interface ShapeProblem {
   path: string;

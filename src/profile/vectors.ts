@@ -92,12 +92,17 @@ function runVector(
   if (!loaded) return { ...base, passed: false, problems: [`profile '${suite.profile}' did not load`] };
   const profile = vector.settings ? variantOf(loaded, vector.settings, variants) : loaded;
   if (typeof profile === 'string') return { ...base, passed: false, problems: [profile] };
-  const fixtureName = vector.fixture ?? vector.stage;
-  const fixture = suite.fixtures[fixtureName];
-  if (vector.fixture && !fixture) return { ...base, passed: false, problems: [`unknown fixture '${vector.fixture}'`] };
-  const facts = mergePatch(structuredClone(fixture ?? {}), vector.facts ?? {});
+  const facts = vectorFacts(suite, vector);
+  if (!facts) return { ...base, passed: false, problems: [`unknown fixture '${vector.fixture}'`] };
   const decision = profile.evaluate(vector.stage, facts, { explain: true });
   return { ...base, decision, ...judge(vector, decision) };
+}
+
+/** A vector's facts: its patch over its fixture (the one named after its stage by default); null for an unknown fixture. */
+export function vectorFacts(suite: TestSuite, vector: TestVector): Record<string, unknown> | null {
+  const fixture = suite.fixtures[vector.fixture ?? vector.stage];
+  if (vector.fixture && !fixture) return null;
+  return mergePatch(structuredClone(fixture ?? {}), vector.facts ?? {});
 }
 
 function judge(vector: TestVector, decision: Decision): { passed: boolean; problems: string[] } {

@@ -7,6 +7,7 @@ import {
 import { parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';
+import { json } from '../output.js';
 
 const USAGE = `fapi-policy bundle sign|verify|keygen
 
@@ -85,7 +86,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
     const b = await verifyBundle(text, trust, { issuer: values.issuer as string | undefined, minRevision: min === undefined ? undefined : Number(min) });
     const files = b.manifest.files.map(({ name, sha256, size }) => ({ name, sha256, size }));
     if (values.json) {
-      io.out(JSON.stringify({ verified: true, iss: b.manifest.iss, revision: b.manifest.revision, iat: b.manifest.iat, kid: b.kid, alg: b.alg, digest: b.digest, files }));
+      io.out(json({ verified: true, iss: b.manifest.iss, revision: b.manifest.revision, iat: b.manifest.iat, kid: b.kid, alg: b.alg, digest: b.digest, files }));
     } else {
       io.out(`verified: revision ${b.manifest.revision} from ${b.manifest.iss}, issued ${new Date(b.manifest.iat * 1000).toISOString()}, signed by ${b.kid} (${b.alg})`);
       for (const f of files) io.out(`  ${f.name}  sha256:${f.sha256}  ${f.size} bytes`);
@@ -97,8 +98,8 @@ async function verify(argv: string[], io: Io): Promise<number> {
   }
 }
 
-function refused(io: Io, e: BundleError, json: boolean): number {
-  io.out(json ? JSON.stringify({ verified: false, code: e.code, message: e.message }) : `REFUSED (${e.code}): ${e.message}`);
+function refused(io: Io, e: BundleError, asJson: boolean): number {
+  io.out(asJson ? json({ verified: false, code: e.code, message: e.message }) : `REFUSED (${e.code}): ${e.message}`);
   return EXIT.deny;
 }
 

@@ -4,6 +4,7 @@ import { isStage, STAGES } from '../../engine/types.js';
 import { parse } from '../args.js';
 import { EXIT, loadFor, profileDirs, requireProfile, UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';
+import { json } from '../output.js';
 
 export const MAX_FACTS_BYTES = 1024 * 1024;
 
@@ -31,7 +32,7 @@ Exit 0 allow, 1 deny, 2 bad usage or unreadable facts.`,
     const { set, ids } = await loadFor(profileDirs(values.profiles as string[] | undefined), [id]);
     const profile = requireProfile(set, ids[0] as string);
     const decision = profile.evaluate(stage, facts, { explain: Boolean(values.explain) });
-    io.out(values.json ? JSON.stringify(decision) : humanDecision(decision));
+    io.out(values.json ? json(decision) : humanDecision(decision));
     return decision.decision === 'allow' ? EXIT.ok : EXIT.deny;
   },
 };
@@ -58,8 +59,8 @@ async function readFacts(source: string, io: Io): Promise<unknown> {
 
 export function humanDecision(d: Decision): string {
   const lines = [`${d.decision.toUpperCase()}  ${d.profile.id} ${d.profile.version} (${d.profile.digest})  stage ${d.stage}${d.error ? `  ${d.error} (${d.status})` : ''}${d.engine_error ? '  [engine error]' : ''}`];
-  for (const v of d.violations) lines.push(`  ✗ ${v.rule} [${v.clause}] at ${v.path || '/'}: ${v.message}`);
+  for (const v of d.violations) lines.push(`  x ${v.rule} [${v.clause}] at ${v.path || '/'}: ${v.message}`);
   for (const w of d.warnings) lines.push(`  ! ${w.rule} [${w.clause}] at ${w.path || '/'}: ${w.message}`);
-  for (const t of d.explain ?? []) lines.push(`  · ${t.rule} ${t.outcome}${t.detail ? `: ${t.detail}` : ''}`);
+  for (const t of d.explain ?? []) lines.push(`  - ${t.rule} ${t.outcome}${t.detail ? `: ${t.detail}` : ''}`);
   return lines.join('\n');
 }

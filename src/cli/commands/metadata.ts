@@ -1,6 +1,7 @@
 import { parse } from '../args.js';
 import { EXIT, loadFor, profileDirs, requireProfile, UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';
+import { json } from '../output.js';
 
 export const metadata: Command = {
   name: 'metadata',
@@ -23,7 +24,7 @@ client authentication methods, PAR, PKCE, sender constraining, response types an
     if (url.protocol !== 'https:' || url.search || url.hash) throw new UsageError('--issuer must be an https URL without query or fragment (RFC 8414 §2)');
     const { set, ids } = await loadFor(profileDirs(values.profiles as string[] | undefined), positionals);
     const profile = requireProfile(set, ids[0] as string);
-    io.out(JSON.stringify(profile.metadata(issuer), null, values.json ? undefined : 2));
+    io.out(json(profile.metadata(issuer), !values.json));
     return EXIT.ok;
   },
 };

@@ -4,6 +4,7 @@ import { runTests } from '../../profile/vectors.js';
 import { parse } from '../args.js';
 import { EXIT, profileDirs, type Io } from '../context.js';
 import type { Command } from './command.js';
+import { json } from '../output.js';
 
 export const test: Command = {
   name: 'test',
@@ -24,8 +25,8 @@ Exit 0 when all pass, 1 on a failing vector, a load error or a coverage gap, 2 o
     const errors = set.diagnostics.filter((d) => d.severity === 'error');
     const gaps = values['allow-gaps'] ? [] : report.gaps;
     if (values.json) {
-      io.out(JSON.stringify({ passed: report.passed, failed: report.failed, gaps: report.gaps, errors,
-        results: report.results.map(({ decision: _d, ...r }) => r) }, null, 2));
+      io.out(json({ passed: report.passed, failed: report.failed, gaps: report.gaps, errors,
+        results: report.results.map(({ decision: _d, ...r }) => r) }, true));
     } else {
       for (const d of errors) io.out(formatDiagnostic(d));
       for (const r of report.results.filter((x) => !x.passed)) {

@@ -30,23 +30,34 @@ export interface CompiledLogic {
   run: Evaluator;
   /** JSON pointers of the facts the expression reads, in the order they appear. */
   factReads: string[];
+  /** Every read of a setting: which one, and where in the expression (for polarity.ts). */
+  settingReads: SettingSite[];
   /** True when the expression does not depend on facts at all. */
   constant: boolean;
+}
+
+/** A place where a rule reads a setting: the dotted setting path and the JSON pointer of the read. */
+export interface SettingSite {
+  setting: string;
+  at: string;
 }
 
 export interface Compiler {
   compile(expr: unknown, scope: Scope, at: string, depth: number): Node;
   readonly options: Required<CompileOptions>;
   readonly factReads: string[];
+  readonly settingReads: SettingSite[];
 }
 
 export function compileLogic(expr: unknown, options: CompileOptions): CompiledLogic {
   const factReads: string[] = [];
+  const settingReads: SettingSite[] = [];
   const slots = options.slots ?? new SlotTable();
   let nodes = 0;
   const compiler: Compiler = {
     options: { ...options, slots },
     factReads,
+    settingReads,
     compile(e, scope, at, depth) {
       if (++nodes > LOGIC_LIMITS.maxNodes) throw new LogicCompileError(`expression has more than ${LOGIC_LIMITS.maxNodes} nodes`, at);
       if (depth > LOGIC_LIMITS.maxDepth) throw new LogicCompileError(`expression is nested deeper than ${LOGIC_LIMITS.maxDepth}`, at);
@@ -56,7 +67,7 @@ export function compileLogic(expr: unknown, options: CompileOptions): CompiledLo
   const node = compiler.compile(expr, 'top', '', 0);
   const run = toEvaluator(node);
   const evaluate: Evaluator = (facts) => run(slots.load(facts, []));
-  return { evaluate, run, factReads, constant: node.constant };
+  return { evaluate, run, factReads, settingReads, constant: node.constant };
 }
 
 function compileNode(c: Compiler, expr: unknown, scope: Scope, at: string, depth: number): Node {

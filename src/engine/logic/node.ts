@@ -114,6 +114,7 @@ function slotAccessor(index: number, pointer: string, dflt: unknown, hasDefault:
 }
 
 function settingConstant(c: Compiler, segments: string[], path: string, at: string, dflt: unknown, hasDefault: boolean): Node {
+  c.settingReads.push({ setting: segments.join('.'), at });
   const value = walk(c.options.settings, segments);
   if (value === undefined || value === null) {
     if (hasDefault) return { constant: true, value: dflt };
