@@ -12,6 +12,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const SHIPPED = resolve('profiles/fapi2-security.yaml');
 const shippedText = readFileSync(SHIPPED, 'utf8');
+/** Where the shipped fapi2-security.yaml declares its id (line:column), for positioned messages. */
+const ID_AT = `:${shippedText.split('\n').findIndex((l) => l.startsWith('id: ')) + 1}:5`;
 /** The issue's weakened base: FAPI 2.0 with TLS 1.0 and 1.1 allowed again. */
 const weakenedText = shippedText.replace('versions: [TLSv1.2, TLSv1.3]', 'versions: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]');
 
@@ -31,8 +33,8 @@ describe('red team, class 2: two documents with one id', () => {
     // Linting the bundle (with ./profiles, the default): its copy and its overlay both fail.
     const lint = await cli('lint', bundle);
     expect(lint.code).toBe(1);
-    expect(lint.out).toContain(`${join(bundle, 'fapi2-security.yaml')}:72:5: profile id 'fapi2-security' is defined more than once: here and in ${SHIPPED}; none of them is loaded`);
-    expect(lint.out).toMatch(/bundle\/acme\.yaml:6:10: base profile 'fapi2-security' failed to load \(.*fapi2-security\.yaml:72:5: profile id 'fapi2-security' is defined more than once/);
+    expect(lint.out).toContain(`${join(bundle, 'fapi2-security.yaml')}${ID_AT}: profile id 'fapi2-security' is defined more than once: here and in ${SHIPPED}; none of them is loaded`);
+    expect(lint.out).toMatch(/bundle\/acme\.yaml:6:10: base profile 'fapi2-security' failed to load \(.*fapi2-security\.yaml:\d+:5: profile id 'fapi2-security' is defined more than once/);
     // Reported against both files: the bundle's copy and the shipped one.
     const loaded = await loadProfiles(['profiles', bundle]);
     const files = loaded.diagnostics.filter((d) => /^profile id 'fapi2-security' is defined more than once/.test(d.message)).map((d) => d.file).sort();
@@ -72,7 +74,7 @@ describe('red team, class 2: two documents with one id', () => {
     const r = await cli('check', '--profile', join(copy, 'fapi2-security.yaml'), '--stage', 'tls', facts);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^fapi-policy check: profile 'fapi2-security' failed to load:$/m);
-    expect(r.err).toContain(`${join(copy, 'fapi2-security.yaml')}:72:5: profile id 'fapi2-security' is defined more than once: here and in ${SHIPPED}`);
+    expect(r.err).toContain(`${join(copy, 'fapi2-security.yaml')}${ID_AT}: profile id 'fapi2-security' is defined more than once: here and in ${SHIPPED}`);
   });
 });
 
