@@ -45,7 +45,8 @@ export interface KeyMeasurement {
 }
 
 export function measureKey(jwk: JWK): KeyMeasurement {
-  const kty = jwk.kty;
+  // jose types kty as an open string union, which an equality check does not narrow.
+  const kty = jwk.kty as string | undefined;
   if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP' && kty !== 'oct') throw new JwkError('unsupported or missing kty');
   const out: KeyMeasurement = { kty, bits: bitsOf(jwk) };
   for (const m of ['crv', 'kid', 'alg', 'use'] as const) {
