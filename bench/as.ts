@@ -11,7 +11,7 @@
  *
  *   npm run bench:as                  (builds first)
  *   node dist/bench/as.js [--duration 5] [--rounds 3] [--concurrency 16] [--scenarios flow,par,cc]
- *                         [--servers ours-memory,peer,ours-sqlite]
+ *                         [--servers ours-memory,peer,ours-sqlite] (ours-quiet: memory store, request log off)
  *   node dist/bench/as.js --profile [--servers ours-memory|ours-sqlite|peer] [--duration 10]
  *                         (CPU profile of one server under full flows: top self-time functions by area)
  */
@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
+import pino from 'pino';
 import { startAs } from '../src/as/server.js';
 import { loadProfiles } from '../src/index.js';
 import { es256Key, FapiClient, REDIRECT_URI, type Target } from './as-client.js';
@@ -36,12 +37,15 @@ const PIN = pinning();
 const MAX_SAMPLES = 1_000_000;
 const MAX_FAILURES = 200;
 
-type ServerKey = 'ours-memory' | 'ours-sqlite' | 'peer';
+type ServerKey = 'ours-memory' | 'ours-sqlite' | 'peer' | 'ours-quiet';
 const SERVERS: Record<ServerKey, string> = {
   'ours-memory': 'fapi-policy AS, memory store',
   peer: 'oidc-provider 9, memory adapter',
   'ours-sqlite': 'fapi-policy AS, SQLite (default)',
+  // Not run by default: what the request log costs.
+  'ours-quiet': 'fapi-policy AS, memory, log off',
 };
+const DEFAULT_SERVERS: ServerKey[] = ['ours-memory', 'peer', 'ours-sqlite'];
 
 type ScenarioKey = 'flow' | 'par' | 'cc';
 const SCENARIOS: Record<ScenarioKey, { label: string; run: (c: FapiClient) => Promise<unknown> }> = {
@@ -67,12 +71,12 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
-async function serveOurs(store: 'memory' | 'sqlite'): Promise<() => Promise<void>> {
+async function serveOurs(store: 'memory' | 'sqlite', quiet: boolean): Promise<() => Promise<void>> {
   const set = await loadProfiles([join(ROOT, 'profiles')], { strict: true });
   const snapshot = { generation: 1, profiles: new Map(set.profiles), ids: set.ids() };
   const dataDir = mkdtempSync(join(tmpdir(), 'fapi-bench-as-'));
   // The AS as `fapi-policy as --dev` runs it: its default logging (pino, info, to stderr) included.
-  const as = await startAs({ host: '127.0.0.1', port: 0, dev: true, store, dataDir, profiles: () => snapshot });
+  const as = await startAs({ host: '127.0.0.1', port: 0, dev: true, store, dataDir, profiles: () => snapshot, ...(quiet ? { log: pino({ level: 'silent' }) } : {}) });
   const urls = as.ctx.config.urls;
   send({ ready: { port: as.port, issuer: as.issuer, certificate: as.certificate, endpoints: { par: urls.par, authorization: urls.authorization, token: urls.token, resource: urls.accounts } } });
   return async () => {
@@ -114,7 +118,7 @@ function profilerControl(): void {
 }
 
 async function serve(key: ServerKey, clientJwk: string | undefined): Promise<void> {
-  const stop = key === 'peer' ? await servePeer(JSON.parse(clientJwk ?? '{}') as JWK) : await serveOurs(key === 'ours-memory' ? 'memory' : 'sqlite');
+  const stop = key === 'peer' ? await servePeer(JSON.parse(clientJwk ?? '{}') as JWK) : await serveOurs(key === 'ours-sqlite' ? 'sqlite' : 'memory', key === 'ours-quiet');
   profilerControl();
   const quit = () => void stop().finally(() => process.exit(0));
   process.on('SIGTERM', quit);
@@ -303,7 +307,7 @@ async function main(): Promise<void> {
     const scenarios = list(values.scenarios, Object.keys(SCENARIOS) as ScenarioKey[]);
     const servers: Server[] = [];
     try {
-      for (const key of list(values.servers, keys)) servers.push(await launch(key, dir, concurrency));
+      for (const key of values.servers ? list(values.servers, keys) : DEFAULT_SERVERS) servers.push(await launch(key, dir, concurrency));
       for (const s of servers) for (const scenario of scenarios) await SCENARIOS[scenario].run(s.client);
       console.log(`fapi-policy AS benchmark — ${header}`);
       console.log(`${concurrency} concurrent users, keep-alive; private_key_jwt + DPoP (ES256), a fresh assertion and proof on every request`);
