@@ -27,7 +27,7 @@ const AREAS: ReadonlyArray<[string, (f: CallFrame) => boolean]> = [
   ['store', (f) => /\/src\/store\/|better-sqlite3/.test(f.url) || f.functionName === 'structuredClone'],
   ['engine evaluate', (f) => /\/src\/(engine|profile)\/|\/dist\/generated\/|\/node_modules\/(ajv|json-logic-js|re2js)\//.test(f.url)],
   ['pino logging', (f) => /\/node_modules\/(pino|sonic-boom|pino-std-serializers|fast-redact|quick-format-unescaped|safe-stable-stringify|on-exit-leak-free|thread-stream)\//.test(f.url)],
-  ['jose/WebCrypto', (f) => /\/node_modules\/jose\/|node:internal\/crypto\//.test(f.url)],
+  ['crypto (jose, WebCrypto, node:crypto)', (f) => /\/node_modules\/jose\/|node:internal\/crypto\//.test(f.url)],
   // Small helpers both frameworks use (statuses, vary, content-type…) count for their caller.
   ['Express', (f) => /\/node_modules\/(express|router|body-parser|finalhandler|send|serve-static|path-to-regexp|parseurl|proxy-addr)\//.test(f.url)],
   ['oidc-provider/Koa', (f) => /\/node_modules\/(oidc-provider|koa|@koa|koa-compose|cookies|keygrip|raw-body|nanoid|quick-lru|eta)\//.test(f.url)],
@@ -110,10 +110,10 @@ export function printProfile(file: string, title: string, top = 15): void {
   const share = (us: number) => `${fmt((us / busyUs) * 100, 1)} %`;
   console.log(`${title}\nbusy (non-idle) samples: ${fmt(busyUs / 1000)} ms\n`);
   console.log(`top ${top} functions by self time`);
-  console.log(' # | self % | area                          | function                                 | where');
-  console.log('-- | ------ | ----------------------------- | ---------------------------------------- | -----');
+  console.log(' # | self % | area                                   | function                                 | where');
+  console.log('-- | ------ | -------------------------------------- | ---------------------------------------- | -----');
   functions.slice(0, top).forEach((f, i) => {
-    console.log([String(i + 1).padStart(2), share(f.us).padStart(6), f.area.padEnd(29), f.name.slice(0, 40).padEnd(40), f.place].join(' | '));
+    console.log([String(i + 1).padStart(2), share(f.us).padStart(6), f.area.padEnd(38), f.name.slice(0, 40).padEnd(40), f.place].join(' | '));
   });
   console.log('\nself time by area');
   for (const [area, us] of [...areas].sort((a, b) => b[1] - a[1])) console.log(`${share(us).padStart(7)}  ${area}`);
