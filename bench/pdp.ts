@@ -11,16 +11,17 @@
  *   npm run bench:pdp                 (builds first)
  *   node dist/bench/pdp.js [--duration 3] [--rounds 3] [--connections 1,8,32] [--profile mini-base]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { loadProfiles } from '../src/index.js';
+import { cpuMicros, fmt, median, pinDriver, pinning, serverCommand } from './measure.js';
 
 interface AutocannonResult {
   requests: { average: number };
@@ -117,21 +118,12 @@ async function workload(wanted: string | undefined): Promise<Workload> {
   }
 }
 
-/**
- * "On one core": with taskset (Linux) and at least two CPUs, every server runs on the last CPU and
- * this driver on the first, so the load generator never competes with the server it measures.
- */
+/** Servers on one CPU, this driver (and autocannon) on another. */
 const PIN = pinning();
-
-function pinning(): { server: string; driver: string } | null {
-  const cpus = availableParallelism();
-  if (process.platform !== 'linux' || cpus < 2 || spawnSync('taskset', ['-V']).status !== 0) return null;
-  return { server: String(cpus - 1), driver: '0' };
-}
 
 function spawnChild(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   return new Promise((resolve, reject) => {
-    const [command, argv] = PIN ? ['taskset', ['-c', PIN.server, process.execPath, ...args]] : [process.execPath, args];
+    const [command, argv] = serverCommand(PIN, args);
     const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     const onData = (c: Buffer) => {
@@ -159,16 +151,6 @@ interface Run {
   failed: number;
   /** Server CPU time per answered request, in µs (Linux only, else NaN). */
   cpuUs: number;
-}
-
-/** utime + stime of a process in µs, from /proc (clock ticks are 100 Hz on Linux). */
-function cpuMicros(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return NaN;
-  }
 }
 
 function drive(url: string, body: string, connections: number, seconds: number, pid?: number, during?: () => void): Promise<Run> {
@@ -200,14 +182,6 @@ async function metric(url: string, name: string): Promise<number> {
   return line ? Number(line.split(' ')[1]) : NaN;
 }
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 /** The median of each figure over the rounds; failures are summed. */
 function summarize(runs: Run[]): Run {
   const of = (k: keyof Run) => median(runs.map((r) => r[k]));
@@ -224,7 +198,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { bare: { type: 'boolean' }, express: { type: 'boolean' }, duration: { type: 'string' }, rounds: { type: 'string' }, profile: { type: 'string' }, connections: { type: 'string' } } });
   if (values.bare) return runBare();
   if (values.express) return runExpress();
-  if (PIN) spawnSync('taskset', ['-a', '-p', '-c', PIN.driver, String(process.pid)], { stdio: 'ignore' });
+  pinDriver(PIN);
   const seconds = Number(values.duration ?? 3);
   const rounds = Math.max(1, Math.min(15, Number(values.rounds ?? 3)));
   const work = await workload(values.profile);

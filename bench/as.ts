@@ -1,0 +1,341 @@
+/**
+ * Authorization-server benchmark: our reference AS (in-memory store, and once more with the
+ * default durable SQLite store) against oidc-provider 9 set up for the FAPI 2.0 Security Profile
+ * (bench/as-peer.ts), each a child process on loopback HTTPS. This process is the load generator
+ * (bench/as-client.ts): concurrent users, keep-alive, fresh client assertions and DPoP proofs on
+ * every request. Scenarios: full flows (PAR + authorization + token + resource), PAR requests,
+ * client_credentials tokens. The servers are alternated round by round and each row is the
+ * median of its rounds; the figure that matters is operations per second of server CPU time
+ * (utime + stime of the server process over the round). With taskset the servers run on one CPU
+ * and the generator on another.
+ *
+ *   npm run bench:as                  (builds first)
+ *   node dist/bench/as.js [--duration 5] [--rounds 3] [--concurrency 16] [--scenarios flow,par,cc]
+ *                         [--servers ours-memory,peer,ours-sqlite] (ours-quiet: memory store, request log off)
+ *   node dist/bench/as.js --profile [--servers ours-memory|ours-sqlite|peer] [--duration 10]
+ *                         (CPU profile of one server under full flows: top self-time functions by area)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { JWK } from 'jose';
+import pino from 'pino';
+import { startAs } from '../src/as/server.js';
+import { loadProfiles } from '../src/index.js';
+import { es256Key, FapiClient, REDIRECT_URI, type Target } from './as-client.js';
+import { cpuMicros, fmt, median, pinDriver, pinning, serverCommand } from './measure.js';
+import { printProfile, type CpuProfile } from './cpu-profile.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+const PIN = pinning();
+const MAX_SAMPLES = 1_000_000;
+const MAX_FAILURES = 200;
+
+type ServerKey = 'ours-memory' | 'ours-sqlite' | 'peer' | 'ours-quiet';
+const SERVERS: Record<ServerKey, string> = {
+  'ours-memory': 'fapi-policy AS, memory store',
+  peer: 'oidc-provider 9, memory adapter',
+  'ours-sqlite': 'fapi-policy AS, SQLite (default)',
+  // Not run by default: what the request log costs.
+  'ours-quiet': 'fapi-policy AS, memory, log off',
+};
+const DEFAULT_SERVERS: ServerKey[] = ['ours-memory', 'peer', 'ours-sqlite'];
+
+type ScenarioKey = 'flow' | 'par' | 'cc';
+const SCENARIOS: Record<ScenarioKey, { label: string; run: (c: FapiClient) => Promise<unknown> }> = {
+  flow: { label: 'full flow', run: (c) => c.flow() },
+  par: { label: 'PAR', run: (c) => c.par() },
+  cc: { label: 'client_credentials', run: (c) => c.clientCredentials() },
+};
+
+// ---------------------------------------------------------------------------------------------
+// The servers, each run as a child process: `node dist/bench/as.js --serve <key>`
+
+interface Ready {
+  port: number;
+  issuer: string;
+  certificate: string;
+  endpoints: Pick<Target, 'par' | 'authorization' | 'token' | 'resource'>;
+  clientId?: string;
+}
+
+type ChildMessage = { ready: Ready } | { profile: string } | { error: string };
+
+function send(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+async function serveOurs(store: 'memory' | 'sqlite', quiet: boolean): Promise<() => Promise<void>> {
+  const set = await loadProfiles([join(ROOT, 'profiles')], { strict: true });
+  const snapshot = { generation: 1, profiles: new Map(set.profiles), ids: set.ids() };
+  const dataDir = mkdtempSync(join(tmpdir(), 'fapi-bench-as-'));
+  // The AS as `fapi-policy as --dev` runs it: its default logging (pino, info, to stderr) included.
+  const as = await startAs({ host: '127.0.0.1', port: 0, dev: true, store, dataDir, profiles: { current: snapshot }, ...(quiet ? { log: pino({ level: 'silent' }) } : {}) });
+  const urls = as.ctx.config.urls;
+  send({ ready: { port: as.port, issuer: as.issuer, certificate: as.certificate, endpoints: { par: urls.par, authorization: urls.authorization, token: urls.token, resource: urls.accounts } } });
+  return async () => {
+    await as.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}
+
+async function servePeer(clientJwk: JWK): Promise<() => Promise<void>> {
+  // Imported here only: oidc-provider stays out of our AS's process and the generator's.
+  const { PEER_CLIENT_ID, startPeer } = await import('./as-peer.js');
+  const peer = await startPeer({ redirectUri: REDIRECT_URI, jwk: clientJwk });
+  const at = (path: string) => `${peer.issuer}${path}`;
+  send({ ready: { port: peer.port, issuer: peer.issuer, certificate: peer.certificate, clientId: PEER_CLIENT_ID, endpoints: { par: at('/request'), authorization: at('/auth'), token: at('/token'), resource: at('/me') } } });
+  return () => new Promise((resolve) => {
+    peer.server.close(() => resolve());
+    peer.server.closeAllConnections();
+  });
+}
+
+/** In-process CPU profiling on request, so start-up never appears in the profile. */
+function profilerControl(): void {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => {
+    session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+  process.on('message', (message: { profile?: 'start' | 'stop'; file?: string }) => {
+    if (message.profile === 'start') {
+      void post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 250 })).then(() => post('Profiler.start'));
+    } else if (message.profile === 'stop' && message.file) {
+      const file = message.file;
+      void post('Profiler.stop').then((result) => {
+        writeFileSync(file, JSON.stringify((result as { profile: CpuProfile }).profile));
+        send({ profile: file });
+      });
+    }
+  });
+}
+
+async function serve(key: ServerKey, clientJwk: string | undefined): Promise<void> {
+  const stop = key === 'peer' ? await servePeer(JSON.parse(clientJwk ?? '{}') as JWK) : await serveOurs(key === 'ours-sqlite' ? 'sqlite' : 'memory', key === 'ours-quiet');
+  profilerControl();
+  const quit = () => void stop().finally(() => process.exit(0));
+  process.on('SIGTERM', quit);
+  process.on('disconnect', quit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The generator
+
+interface Server {
+  key: ServerKey;
+  child: ChildProcess;
+  client: FapiClient;
+}
+
+function startServer(key: ServerKey, logFile: string, clientJwk: JWK): Promise<{ child: ChildProcess; ready: Ready }> {
+  return new Promise((resolve, reject) => {
+    const log = openSync(logFile, 'a');
+    const [command, argv] = serverCommand(PIN, [SELF, '--serve', key, '--client-jwk', JSON.stringify(clientJwk)]);
+    const child = spawn(command, argv, { stdio: ['ignore', log, log, 'ipc'] });
+    closeSync(log);
+    const timer = setTimeout(() => reject(new Error(`${key} did not start within 60 s (see ${logFile})`)), 60_000);
+    child.on('message', (m: ChildMessage) => {
+      if ('ready' in m) {
+        clearTimeout(timer);
+        resolve({ child, ready: m.ready });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${key} exited with ${code} (see ${logFile})`)));
+  });
+}
+
+async function launch(key: ServerKey, dir: string, concurrency: number): Promise<Server> {
+  const signing = es256Key('k1');
+  const { child, ready } = await startServer(key, join(dir, `${key}.log`), signing.publicJwk);
+  const target: Target = {
+    name: key, origin: `https://127.0.0.1:${ready.port}`, issuer: ready.issuer, certificate: ready.certificate,
+    clientId: ready.clientId ?? '', ...ready.endpoints,
+  };
+  const client = new FapiClient(target, signing, es256Key(), concurrency);
+  if (!ready.clientId) target.clientId = await client.register();
+  return { key, child, client };
+}
+
+interface Run {
+  ops: number;
+  p50: number;
+  p99: number;
+  /** Server CPU time per operation, µs. */
+  cpuUs: number;
+  /** Operations per second of server CPU time. */
+  perCpuSecond: number;
+  /** Share of one CPU the server and the generator used over the round. */
+  serverBusy: number;
+  generatorBusy: number;
+  failed: number;
+  error?: string;
+}
+
+async function drive(server: Server, scenario: ScenarioKey, concurrency: number, seconds: number): Promise<Run> {
+  const run = SCENARIOS[scenario].run;
+  const latencies = new Float64Array(MAX_SAMPLES);
+  let n = 0;
+  let failed = 0;
+  let error: string | undefined;
+  const cpu0 = cpuMicros(server.child.pid);
+  const gen0 = process.cpuUsage();
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < deadline && failed < MAX_FAILURES) {
+      const start = performance.now();
+      try {
+        await run(server.client);
+        if (n < MAX_SAMPLES) latencies[n++] = performance.now() - start;
+      } catch (e) {
+        failed++;
+        error ??= (e as Error).message;
+      }
+    }
+  }));
+  const wallUs = (performance.now() - t0) * 1000;
+  const cpu = cpuMicros(server.child.pid) - cpu0;
+  const gen = process.cpuUsage(gen0);
+  const sorted = latencies.subarray(0, n).sort();
+  const at = (q: number) => (n ? (sorted[Math.min(n - 1, Math.floor(q * n))] as number) : NaN);
+  return {
+    ops: n / (wallUs / 1e6), p50: at(0.5), p99: at(0.99), cpuUs: cpu / Math.max(1, n), perCpuSecond: n / (cpu / 1e6),
+    serverBusy: cpu / wallUs, generatorBusy: (gen.user + gen.system) / wallUs, failed, ...(error ? { error } : {}),
+  };
+}
+
+function summarize(runs: Run[]): Run {
+  const of = (k: keyof Omit<Run, 'error'>) => median(runs.map((r) => r[k]));
+  const error = runs.find((r) => r.error)?.error;
+  return {
+    ops: of('ops'), p50: of('p50'), p99: of('p99'), cpuUs: of('cpuUs'), perCpuSecond: of('perCpuSecond'),
+    serverBusy: of('serverBusy'), generatorBusy: of('generatorBusy'), failed: runs.reduce((s, r) => s + r.failed, 0), ...(error ? { error } : {}),
+  };
+}
+
+const HEADER = 'scenario           | server                           |   ops/s | p50 ms | p99 ms | CPU ms/op | ops/CPU-s | vs peer | server CPU | gen CPU | failed';
+const RULE = '------------------ | -------------------------------- | ------- | ------ | ------ | --------- | --------- | ------- | ---------- | ------- | ------';
+
+function row(scenario: ScenarioKey, key: ServerKey, s: Run, peer: Run | undefined): string {
+  const ratio = peer ? `${fmt(s.perCpuSecond / peer.perCpuSecond, 2)}×` : '—';
+  return [
+    SCENARIOS[scenario].label.padEnd(18), SERVERS[key].padEnd(32), fmt(s.ops).padStart(7), fmt(s.p50, 2).padStart(6), fmt(s.p99, 2).padStart(6),
+    fmt(s.cpuUs / 1000, 3).padStart(9), fmt(s.perCpuSecond).padStart(9), ratio.padStart(7), `${fmt(s.serverBusy * 100)} %`.padStart(10),
+    `${fmt(s.generatorBusy * 100)} %`.padStart(7), String(s.failed).padStart(6),
+  ].join(' | ');
+}
+
+function list<T extends string>(value: string | undefined, all: readonly T[]): T[] {
+  if (!value) return [...all];
+  const picked = value.split(',').map((v) => v.trim());
+  const unknown = picked.filter((v) => !all.includes(v as T));
+  if (unknown.length) throw new Error(`unknown: ${unknown.join(', ')} (choose from ${all.join(', ')})`);
+  return picked as T[];
+}
+
+async function compare(servers: Server[], scenarios: ScenarioKey[], o: { seconds: number; rounds: number; concurrency: number }): Promise<void> {
+  console.log(HEADER);
+  console.log(RULE);
+  for (const scenario of scenarios) {
+    const runs = new Map<Server, Run[]>(servers.map((s) => [s, []]));
+    for (const s of servers) await drive(s, scenario, o.concurrency, Math.min(2, o.seconds));
+    for (let r = 0; r < o.rounds; r++) {
+      // Alternate the servers and rotate who goes first, so no server always follows the same one.
+      for (let i = 0; i < servers.length; i++) {
+        const s = servers[(i + r) % servers.length]!;
+        runs.get(s)!.push(await drive(s, scenario, o.concurrency, o.seconds));
+      }
+    }
+    const peer = servers.find((s) => s.key === 'peer');
+    const peerRun = peer ? summarize(runs.get(peer)!) : undefined;
+    for (const s of servers) {
+      const summary = summarize(runs.get(s)!);
+      console.log(row(scenario, s.key, summary, s.key === 'peer' ? undefined : peerRun));
+      if (summary.failed > 0) {
+        console.log(`  ${summary.failed} failed; first: ${summary.error}`);
+        process.exitCode = 1;
+      }
+    }
+  }
+}
+
+async function profile(key: ServerKey, dir: string, seconds: number, concurrency: number): Promise<void> {
+  const server = await launch(key, dir, concurrency);
+  try {
+    await drive(server, 'flow', concurrency, 2);
+    // Outside the scratch directory, so it can be opened in DevTools afterwards.
+    const file = join(tmpdir(), `fapi-bench-as-${key}.cpuprofile`);
+    server.child.send({ profile: 'start' });
+    await new Promise((r) => setTimeout(r, 200));
+    const run = await drive(server, 'flow', concurrency, seconds);
+    const written = new Promise<string>((resolve) => server.child.on('message', (m: ChildMessage) => 'profile' in m && resolve(m.profile)));
+    server.child.send({ profile: 'stop', file });
+    printProfile(await written, `${SERVERS[key]} under full flows: ${fmt(run.ops)} flows/s, ${fmt(run.cpuUs / 1000, 3)} ms server CPU per flow, ${run.failed} failed; profile: ${file}`);
+  } finally {
+    await stop(server);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      serve: { type: 'string' }, 'client-jwk': { type: 'string' }, profile: { type: 'boolean' },
+      duration: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, scenarios: { type: 'string' }, servers: { type: 'string' },
+    },
+    allowPositionals: false,
+  });
+  const keys = Object.keys(SERVERS) as ServerKey[];
+  if (values.serve) return serve(list(values.serve, keys)[0]!, values['client-jwk']);
+  pinDriver(PIN);
+  const seconds = Math.max(1, Math.min(60, Number(values.duration ?? (values.profile ? 10 : 5))));
+  const rounds = Math.max(1, Math.min(15, Number(values.rounds ?? 3)));
+  const concurrency = Math.max(1, Math.min(256, Number(values.concurrency ?? 16)));
+  const dir = mkdtempSync(join(tmpdir(), 'fapi-bench-as-'));
+  const header = `node ${process.version}, loopback HTTPS, ${PIN ? `servers pinned to CPU ${PIN.server}, load generator to CPU ${PIN.driver}` : 'not pinned (no taskset or one CPU)'}`;
+  try {
+    if (values.profile) {
+      console.log(`fapi-policy AS profile — ${header}, ${concurrency} concurrent flows for ${seconds}s\n`);
+      return await profile(list(values.servers ?? 'ours-memory', keys)[0]!, dir, seconds, concurrency);
+    }
+    const scenarios = list(values.scenarios, Object.keys(SCENARIOS) as ScenarioKey[]);
+    const servers: Server[] = [];
+    try {
+      for (const key of values.servers ? list(values.servers, keys) : DEFAULT_SERVERS) servers.push(await launch(key, dir, concurrency));
+      for (const s of servers) for (const scenario of scenarios) await SCENARIOS[scenario].run(s.client);
+      console.log(`fapi-policy AS benchmark — ${header}`);
+      console.log(`${concurrency} concurrent users, keep-alive; private_key_jwt + DPoP (ES256), a fresh assertion and proof on every request`);
+      console.log('full flow = PAR + authorization (auto login and consent, 303 with the code) + token (code, PKCE S256) + one resource call (DPoP with ath): 4 round trips on both servers');
+      console.log('resource: our GET /api/accounts, the peer\'s userinfo (GET /me); client_credentials: scope accounts');
+      console.log(`each row: the median of ${rounds} rounds of ${seconds}s (servers alternated round by round, a warm-up each); CPU = the server process's utime + stime; vs peer = ops/CPU-s ratio\n`);
+      await compare(servers, scenarios, { seconds, rounds, concurrency });
+    } finally {
+      await Promise.all(servers.map(stop));
+    }
+  } finally {
+    if (process.exitCode) console.error(`server logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Closes the client's connections and ends the server, waiting (at most 10 s) for it to exit. */
+async function stop(server: Server): Promise<void> {
+  await server.client.close();
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => server.child.once('exit', () => resolve()));
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
