@@ -12,8 +12,8 @@
  *   npm run bench:as                  (builds first)
  *   node dist/bench/as.js [--duration 5] [--rounds 3] [--concurrency 16] [--scenarios flow,par,cc]
  *                         [--servers ours-memory,peer,ours-sqlite] (ours-quiet: memory store, request log off)
- *   node dist/bench/as.js --profile [--servers ours-memory|ours-sqlite|peer] [--duration 10]
- *                         (CPU profile of one server under full flows: top self-time functions by area)
+ *   node dist/bench/as.js --profile [--servers ours-memory|ours-sqlite|peer] [--scenarios flow|par|cc] [--duration 10]
+ *                         (CPU profile of one server under one scenario: top self-time functions by area)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync, writeFileSync, closeSync } from 'node:fs';
@@ -266,18 +266,18 @@ async function compare(servers: Server[], scenarios: ScenarioKey[], o: { seconds
   }
 }
 
-async function profile(key: ServerKey, dir: string, seconds: number, concurrency: number): Promise<void> {
+async function profile(key: ServerKey, dir: string, seconds: number, concurrency: number, scenario: ScenarioKey): Promise<void> {
   const server = await launch(key, dir, concurrency);
   try {
-    await drive(server, 'flow', concurrency, 2);
+    await drive(server, scenario, concurrency, 2);
     // Outside the scratch directory, so it can be opened in DevTools afterwards.
     const file = join(tmpdir(), `fapi-bench-as-${key}.cpuprofile`);
     server.child.send({ profile: 'start' });
     await new Promise((r) => setTimeout(r, 200));
-    const run = await drive(server, 'flow', concurrency, seconds);
+    const run = await drive(server, scenario, concurrency, seconds);
     const written = new Promise<string>((resolve) => server.child.on('message', (m: ChildMessage) => 'profile' in m && resolve(m.profile)));
     server.child.send({ profile: 'stop', file });
-    printProfile(await written, `${SERVERS[key]} under full flows: ${fmt(run.ops)} flows/s, ${fmt(run.cpuUs / 1000, 3)} ms server CPU per flow, ${run.failed} failed; profile: ${file}`);
+    printProfile(await written, `${SERVERS[key]} under ${scenario}: ${fmt(run.ops)} ops/s, ${fmt(run.cpuUs / 1000, 3)} ms server CPU per op, ${run.failed} failed; profile: ${file}`);
   } finally {
     await stop(server);
   }
@@ -301,8 +301,9 @@ async function main(): Promise<void> {
   const header = `node ${process.version}, loopback HTTPS, ${PIN ? `servers pinned to CPU ${PIN.server}, load generator to CPU ${PIN.driver}` : 'not pinned (no taskset or one CPU)'}`;
   try {
     if (values.profile) {
-      console.log(`fapi-policy AS profile — ${header}, ${concurrency} concurrent flows for ${seconds}s\n`);
-      return await profile(list(values.servers ?? 'ours-memory', keys)[0]!, dir, seconds, concurrency);
+      const scenario = list(values.scenarios ?? 'flow', Object.keys(SCENARIOS) as ScenarioKey[])[0]!;
+      console.log(`fapi-policy AS profile — ${header}, ${concurrency} concurrent users, ${scenario}, for ${seconds}s\n`);
+      return await profile(list(values.servers ?? 'ours-memory', keys)[0]!, dir, seconds, concurrency, scenario);
     }
     const scenarios = list(values.scenarios, Object.keys(SCENARIOS) as ScenarioKey[]);
     const servers: Server[] = [];

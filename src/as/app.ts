@@ -1,8 +1,17 @@
-/** The authorization server's routes: each endpoint is a pipeline module in endpoints/. */
-import express, { type NextFunction, type Request, type Response } from 'express';
+/**
+ * The authorization server's routes. The back-channel endpoints a FAPI flow hits on every
+ * exchange (PAR, token, the resource, userinfo, introspection, revocation) are routed by a lean
+ * node:http front, as the decision service's decision path is: Express costs more per request
+ * than the decision itself (bench:as). Express routes the rest: discovery, keys, registration,
+ * the authorization endpoint and the login pages. Every endpoint is written against node:http
+ * alone, so either router serves it the same way.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import type { AsContext } from './context.js';
-import { asOAuthError } from './exchange.js';
 import { OAuthError, sendOAuthError } from './errors.js';
+import { asOAuthError, type Handler } from './exchange.js';
+import { pathOf } from './http.js';
 import { PATHS } from './options.js';
 import { authorizationEndpoint } from './endpoints/authorize.js';
 import { discoveryEndpoint, jwksEndpoint } from './endpoints/discovery.js';
@@ -16,40 +25,61 @@ import { tokenEndpoint } from './endpoints/token.js';
 /** RFC 6797: every answer tells browsers to use HTTPS only (FAPI 2.0 SP §5.2.3-1). */
 const HSTS = 'max-age=31536000';
 
-export function createAsApp(ctx: AsContext): express.Express {
+function hotRoutes(ctx: AsContext): ReadonlyMap<string, { methods: readonly string[]; handle: Handler }> {
+  const any = ['*'];
+  return new Map([
+    [PATHS.par, { methods: any, handle: parEndpoint(ctx) }],
+    [PATHS.token, { methods: any, handle: tokenEndpoint(ctx) }],
+    [PATHS.introspection, { methods: any, handle: introspectionEndpoint(ctx) }],
+    [PATHS.revocation, { methods: any, handle: revocationEndpoint(ctx) }],
+    [PATHS.userinfo, { methods: ['GET', 'POST'], handle: userinfoEndpoint(ctx) }],
+    [PATHS.accounts, { methods: ['GET'], handle: accountsEndpoint(ctx) }],
+  ]);
+}
+
+function createExpressApp(ctx: AsContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', false);
-  app.use((_req, res, next) => {
-    res.setHeader('Strict-Transport-Security', HSTS);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    next();
-  });
-
   app.get([PATHS.discovery, PATHS.oauthDiscovery], discoveryEndpoint(ctx));
   app.get(PATHS.jwks, jwksEndpoint(ctx));
   app.post(PATHS.registration, registerEndpoint(ctx));
   app.get(`${PATHS.registration}/:client_id`, readRegistration(ctx));
   app.put(`${PATHS.registration}/:client_id`, updateRegistration(ctx));
   app.delete(`${PATHS.registration}/:client_id`, deleteRegistration(ctx));
-  app.all(PATHS.par, parEndpoint(ctx));
   app.all(PATHS.authorization, authorizationEndpoint(ctx));
   app.get(`${PATHS.interaction}/:id`, interactionPage(ctx));
   app.post(`${PATHS.interaction}/:id`, interactionSubmit(ctx));
-  app.all(PATHS.token, tokenEndpoint(ctx));
-  app.all(PATHS.introspection, introspectionEndpoint(ctx));
-  app.all(PATHS.revocation, revocationEndpoint(ctx));
-  app.get(PATHS.userinfo, userinfoEndpoint(ctx));
-  app.post(PATHS.userinfo, userinfoEndpoint(ctx));
-  app.get(PATHS.accounts, accountsEndpoint(ctx));
-
-  app.use((req: Request, res: Response) => {
-    sendOAuthError(res, new OAuthError('invalid_request', `no endpoint ${req.method} ${req.path.slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}`, 404));
-  });
-  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+  app.use((req: IncomingMessage, res: ServerResponse) => notFound(req, res));
+  app.use((err: unknown, _req: IncomingMessage, res: ServerResponse, next: (e?: unknown) => void) => {
     void next;
     sendOAuthError(res, asOAuthError(err, ctx, 'app'));
   });
   return app;
+}
+
+function notFound(req: IncomingMessage, res: ServerResponse): void {
+  sendOAuthError(res, new OAuthError('invalid_request', `no endpoint ${req.method ?? ''} ${pathOf(req).slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}`, 404));
+}
+
+/** The request listener of the HTTPS server: security headers, then the front or Express. */
+export function createAsApp(ctx: AsContext): Handler {
+  const hot = hotRoutes(ctx);
+  const app = createExpressApp(ctx);
+  return (req, res) => {
+    res.setHeader('Strict-Transport-Security', HSTS);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    const route = hot.get(pathOf(req));
+    if (!route) {
+      app(req, res);
+      return;
+    }
+    if (route.methods[0] !== '*' && !route.methods.includes(req.method ?? '')) {
+      res.setHeader('Allow', route.methods.join(', '));
+      sendOAuthError(res, new OAuthError('invalid_request', `use ${route.methods.join(' or ')}`, 405));
+      return;
+    }
+    route.handle(req, res);
+  };
 }

@@ -44,9 +44,15 @@ export async function findClient(x: Exchange, clientId: string): Promise<Registe
   return x.ctx.store.get<RegisteredClient>('client', clientId);
 }
 
-/** The facts' view of a client: its registered metadata and its id. */
+/**
+ * The facts' view of a client at request stages: its registered metadata and its id, without the
+ * key set. The keys were measured and judged at registration; at a request what counts is whether
+ * a signature verified with them (the facts' signature_verified). Leaving them out keeps every
+ * decision from re-validating a key set; a rule that did read them would see them missing and deny.
+ */
 export function clientFacts(client: RegisteredClient): Record<string, unknown> {
-  return { ...client.metadata, client_id: client.client_id };
+  const { jwks: _jwks, ...metadata } = client.metadata;
+  return { ...metadata, client_id: client.client_id };
 }
 
 /** The client's public keys: registered by value or fetched from its jwks_uri. */

@@ -4,7 +4,8 @@
  * declares and a description naming the rule id and clause, so a client developer learns why
  * without reading server logs.
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import { sendJson } from './respond.js';
 import { errorDescriptionText, oauthErrorResponse } from '../engine/oauth-errors.js';
 import type { Decision, Violation } from '../engine/types.js';
 
@@ -40,15 +41,14 @@ export function refusal(decision: Decision): OAuthError {
 }
 
 /** Back-channel errors: JSON body (RFC 6749 §5.2), no caching. */
-export function sendOAuthError(res: Response, e: OAuthError): void {
+export function sendOAuthError(res: ServerResponse, e: OAuthError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.status(e.status);
   for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);
   res.setHeader('Cache-Control', 'no-store');
-  res.json({ error: e.error, error_description: errorDescriptionText(e.description) });
+  sendJson(res, e.status, { error: e.error, error_description: errorDescriptionText(e.description) });
 }
 
 /**

@@ -3,7 +3,7 @@
  * steps and maps whatever they throw to a response in one place. The profile snapshot is read
  * once, when the request arrives: a reload mid-request never changes the rules it is judged by.
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledProfile } from '../engine/compiled-profile.js';
 import type { Decision, Stage } from '../engine/types.js';
 import { StoreFullError } from '../store/store.js';
@@ -11,18 +11,19 @@ import type { AsContext, ProfileSnapshot } from './context.js';
 import { OAuthError, refusal, resourceChallenge, sendOAuthError, serverError } from './errors.js';
 import type { RegisteredClient } from './clients.js';
 
-export interface DecisionNote {
-  stage: Stage;
-  profile: string;
-  result: Decision['decision'];
+/** What the request's decisions came to, for its log line: rule ids only, never facts. */
+export interface DecisionNotes {
+  /** The stages decided, in order. */
+  stages: Stage[];
+  /** Rules that refused (error severity) and rules that warned. */
   violations: string[];
   warnings: string[];
 }
 
 export interface Exchange {
   readonly ctx: AsContext;
-  readonly req: Request;
-  readonly res: Response;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
   readonly snapshot: ProfileSnapshot;
   /** Seconds since the epoch when the request arrived: every fact of the request uses it. */
   readonly now: number;
@@ -30,10 +31,10 @@ export interface Exchange {
   profile: CompiledProfile;
   client?: RegisteredClient;
   /** What was decided, for the request's log line (rule ids only, never facts). */
-  readonly decisions: DecisionNote[];
+  readonly decisions: DecisionNotes;
 }
 
-export type EndpointKind = 'api' | 'resource' | 'browser';
+export type EndpointKind = 'api' | 'resource';
 
 /** The default profile must be loaded: the server refuses to start or reload without it. */
 export function defaultProfile(ctx: AsContext, snapshot: ProfileSnapshot): CompiledProfile {
@@ -42,13 +43,17 @@ export function defaultProfile(ctx: AsContext, snapshot: ProfileSnapshot): Compi
   return profile;
 }
 
+export function newExchange(ctx: AsContext, req: IncomingMessage, res: ServerResponse, snapshot: ProfileSnapshot): Exchange {
+  return { ctx, req, res, snapshot, now: ctx.now(), profile: defaultProfile(ctx, snapshot), decisions: { stages: [], violations: [], warnings: [] } };
+}
+
 /** Asks the profile about a stage's facts and notes the answer; never throws. */
 export function decide(x: Exchange, stage: Stage, facts: object, profile = x.profile): Decision {
   const decision = profile.evaluate(stage, facts);
-  x.decisions.push({
-    stage, profile: profile.id, result: decision.decision,
-    violations: decision.violations.map((v) => v.rule), warnings: decision.warnings.map((w) => w.rule),
-  });
+  const notes = x.decisions;
+  notes.stages.push(stage);
+  for (const v of decision.violations) notes.violations.push(v.rule);
+  for (const w of decision.warnings) notes.warnings.push(w.rule);
   return decision;
 }
 
@@ -59,31 +64,35 @@ export function enforce(x: Exchange, stage: Stage, facts: object, profile = x.pr
   return decision;
 }
 
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * Runs an endpoint's steps. API endpoints answer errors as RFC 6749 §5.2 JSON; the resource and
- * userinfo answer RFC 6750 / RFC 9449 challenges; browser endpoints handle their own errors
- * (redirect or page) and only unexpected failures reach here.
+ * Starts an exchange on the current profile set and runs `steps`; whatever they throw goes to
+ * `fail`. A set without the server's default profile never becomes active (the registry guard), so
+ * the only way to miss it is a bug: answered as server_error.
  */
-export function endpoint(ctx: AsContext, name: string, kind: EndpointKind, steps: (x: Exchange) => Promise<void>): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const snapshot = ctx.profiles();
+export function runExchange(ctx: AsContext, name: string, steps: (x: Exchange) => Promise<void>, fail: (x: Exchange, error: OAuthError) => void): Handler {
+  return (req, res) => {
     let x: Exchange;
     try {
-      x = { ctx, req, res, snapshot, now: ctx.now(), profile: defaultProfile(ctx, snapshot), decisions: [] };
+      x = newExchange(ctx, req, res, ctx.profiles());
     } catch (e) {
-      next(e);
+      sendOAuthError(res, asOAuthError(e, ctx, name));
       return;
     }
-    steps(x).then(
-      () => logExchange(x, name),
-      (e: unknown) => {
-        const error = asOAuthError(e, ctx, name);
-        logExchange(x, name, error);
-        if (kind === 'browser' && !(e instanceof OAuthError)) return next(e);
-        sendOAuthError(res, kind === 'resource' ? atResource(x, error) : error);
-      },
-    );
+    steps(x).then(() => logExchange(x, name), (e: unknown) => fail(x, asOAuthError(e, ctx, name)));
   };
+}
+
+/**
+ * A back-channel endpoint: errors as RFC 6749 §5.2 JSON; at the resource and userinfo, 401s
+ * carry their RFC 6750 / RFC 9449 challenge.
+ */
+export function endpoint(ctx: AsContext, name: string, kind: EndpointKind, steps: (x: Exchange) => Promise<void>): Handler {
+  return runExchange(ctx, name, steps, (x, error) => {
+    logExchange(x, name, error);
+    sendOAuthError(x.res, kind === 'resource' ? atResource(x, error) : error);
+  });
 }
 
 /** A 401 from a protected resource carries its challenge (RFC 6750 §3.1, RFC 9449 §7.1). */
@@ -108,15 +117,20 @@ export function asOAuthError(e: unknown, ctx: AsContext, where: string): OAuthEr
   return serverError('internal error');
 }
 
-function logExchange(x: Exchange, name: string, error?: OAuthError): void {
+/** One line per request: who, under which profile, which stages decided, and what refused or warned. */
+export function logExchange(x: Exchange, name: string, error?: OAuthError, message?: string): void {
+  const d = x.decisions;
   const line = {
     endpoint: name,
     method: x.req.method,
     ...(x.client ? { client_id: x.client.client_id } : {}),
     profile: x.profile.id,
-    decisions: x.decisions,
-    ...(error ? { error: error.error, status: error.status, ...(error.rule ? { rule: error.rule.rule } : {}) } : {}),
+    stages: d.stages.join(' '),
+    ...(d.violations.length ? { violations: d.violations } : {}),
+    ...(d.warnings.length ? { warnings: d.warnings } : {}),
+    ...(error ? { error: error.error, status: error.status } : {}),
   };
-  if (error && error.status >= 500) x.ctx.log.error(line, 'request refused');
-  else x.ctx.log.info(line, error ? 'request refused' : 'request served');
+  const text = message ?? (error ? 'request refused' : 'request served');
+  if (error && error.status >= 500) x.ctx.log.error(line, text);
+  else x.ctx.log.info(line, text);
 }

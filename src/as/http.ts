@@ -3,7 +3,7 @@
  * of RFC 6749 §3.1 (no parameter twice). Nothing here decides policy; a malformed request is an
  * invalid_request before any fact is built.
  */
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { invalidRequest, OAuthError } from './errors.js';
 
 export const FORM_MAX_BYTES = 64 * 1024;
@@ -11,12 +11,12 @@ export const JSON_MAX_BYTES = 64 * 1024;
 
 export type Params = Record<string, string>;
 
-function mediaType(req: Request): string {
+function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 /** The raw body, refused past `max` bytes and when it carries a content coding we do not decode. */
-export function readBody(req: Request, max: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const coding = req.headers['content-encoding'];
   if (coding && coding.toLowerCase() !== 'identity') return Promise.reject(new OAuthError('invalid_request', `Content-Encoding ${coding.slice(0, 32)} is not supported`, 415));
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -57,7 +57,7 @@ export function parseParams(text: string, where: string): Params {
 const safeName = (name: string) => `'${name.replace(/[^\x20-\x7e]/g, '?').slice(0, 64)}'`;
 
 /** An application/x-www-form-urlencoded body, as the back-channel endpoints take. */
-export async function readForm(req: Request, options: { anyMethod?: boolean } = {}): Promise<Params> {
+export async function readForm(req: IncomingMessage, options: { anyMethod?: boolean } = {}): Promise<Params> {
   if (req.method !== 'POST' && !options.anyMethod) throw new OAuthError('invalid_request', 'use POST', 405, { Allow: 'POST' });
   if (options.anyMethod && req.method !== 'POST' && !req.headers['content-type']) return Object.create(null) as Params;
   if (mediaType(req) !== 'application/x-www-form-urlencoded') {
@@ -68,7 +68,7 @@ export async function readForm(req: Request, options: { anyMethod?: boolean } = 
 }
 
 /** A JSON object body (dynamic client registration). */
-export async function readJsonObject(req: Request): Promise<Record<string, unknown>> {
+export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   if (mediaType(req) !== 'application/json') throw new OAuthError('invalid_request', 'Content-Type must be application/json', 415);
   const text = (await readBody(req, JSON_MAX_BYTES)).toString('utf8');
   let value: unknown;
@@ -82,17 +82,32 @@ export async function readJsonObject(req: Request): Promise<Record<string, unkno
 }
 
 /** The query string of a request, parsed with the same rules as a form. */
-export function queryParams(req: Request): Params {
-  const url = req.originalUrl;
+export function queryParams(req: IncomingMessage): Params {
+  const url = req.url ?? '';
   const q = url.indexOf('?');
   return q < 0 ? (Object.create(null) as Params) : parseParams(url.slice(q + 1), 'query');
 }
 
 /** The Authorization header split into its scheme (as sent) and credentials. */
-export function authorizationHeader(req: Request): { scheme: string; credentials: string } | undefined {
+export function authorizationHeader(req: IncomingMessage): { scheme: string; credentials: string } | undefined {
   const value = req.headers.authorization;
   if (!value) return undefined;
   const space = value.indexOf(' ');
   if (space <= 0) return { scheme: value, credentials: '' };
   return { scheme: value.slice(0, space), credentials: value.slice(space + 1).trim() };
+}
+
+/** The path of a request without its query. */
+export function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** The one path segment after `prefix/` (a client_id, an interaction id), or '' when there is none. */
+export function segmentAfter(req: IncomingMessage, prefix: string): string {
+  const path = pathOf(req);
+  if (!path.startsWith(`${prefix}/`)) return '';
+  const rest = path.slice(prefix.length + 1);
+  return rest.includes('/') ? '' : decodeURIComponent(rest);
 }

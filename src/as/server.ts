@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createOpsLog } from '../log/ops.js';
 import { JwsVerifier } from '../crypto/jws.js';
 import type { Settings } from '../engine/types.js';
 import { MemoryStore } from '../store/memory.js';
@@ -98,7 +99,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   if (options.dev && !isLoopback(host)) throw new Error(`--dev is refused unless the server listens on loopback only (host is ${host})`);
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const log = options.log ?? pino({ name: 'fapi-policy-as', base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: false }));
+  const log = options.log ?? createOpsLog('stderr', 'fapi-policy-as', { sync: false });
   const provider = options.profiles;
   const snapshot = provider.current;
   const keyFile = new KeyFileStore(dataDir);
@@ -176,6 +177,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
       await closed;
       clearTimeout(timer);
       await store.close();
+      log.flush();
     })()),
   };
 }

@@ -3,7 +3,8 @@
  * clients or requests, so every value is escaped, the page loads nothing but an https logo, and
  * the headers forbid framing, scripts and cross-site form posts.
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import { sendHtml } from './respond.js';
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -13,15 +14,13 @@ export function escapeHtml(value: unknown): string {
  * Headers of every page: no caching, no framing, no script, forms only to ourselves — and to the
  * one client origin a form's answer redirects to (browsers apply form-action to redirects too).
  */
-export function sendPage(res: Response, status: number, html: string, formTarget?: string): void {
+export function sendPage(res: ServerResponse, status: number, html: string, formTarget?: string): void {
   const target = formTarget ? ` ${originOf(formTarget)}` : '';
-  res.status(status);
-  res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Security-Policy', `default-src 'none'; img-src https:; style-src 'unsafe-inline'; form-action 'self'${target}; frame-ancestors 'none'; base-uri 'none'`);
   res.setHeader('X-Frame-Options', 'DENY');
   res.setHeader('Referrer-Policy', 'no-referrer');
-  res.send(html);
+  sendHtml(res, status, html);
 }
 
 function originOf(url: string): string {

@@ -14,6 +14,14 @@ export interface MemoryStoreOptions {
   sweepSeconds?: number;
 }
 
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export class MemoryStore implements Store {
   private readonly entries = new Map<string, Entry>();
   private readonly maxEntries: number;
@@ -44,7 +52,8 @@ export class MemoryStore implements Store {
       void this.sweep();
       if (this.entries.size >= this.maxEntries) throw new StoreFullError(`the in-memory store holds ${this.maxEntries} records`);
     }
-    this.entries.set(id, { value: structuredClone(value), expiresAt: expiryOf(ttlSeconds), consumed: false });
+    // One copy on write, frozen: readers share it, and a caller that tried to change it would fail loudly.
+    this.entries.set(id, { value: deepFreeze(structuredClone(value)), expiresAt: expiryOf(ttlSeconds), consumed: false });
   }
 
   async set(kind: Kind, key: string, value: unknown, ttlSeconds: number): Promise<void> {
@@ -53,12 +62,12 @@ export class MemoryStore implements Store {
 
   async get<T>(kind: Kind, key: string): Promise<T | undefined> {
     const entry = this.live(kind, key);
-    return entry ? (structuredClone(entry.value) as T) : undefined;
+    return entry ? (entry.value as T) : undefined;
   }
 
   async peek<T>(kind: Kind, key: string): Promise<{ value: T; consumed: boolean } | undefined> {
     const entry = this.live(kind, key);
-    return entry ? { value: structuredClone(entry.value) as T, consumed: entry.consumed } : undefined;
+    return entry ? { value: entry.value as T, consumed: entry.consumed } : undefined;
   }
 
   async consume<T>(kind: Kind, key: string): Promise<Consumed<T> | undefined> {
@@ -66,7 +75,7 @@ export class MemoryStore implements Store {
     if (!entry) return undefined;
     const replayed = entry.consumed;
     entry.consumed = true;
-    return { value: structuredClone(entry.value) as T, replayed };
+    return { value: entry.value as T, replayed };
   }
 
   async add(kind: Kind, key: string, value: unknown, ttlSeconds: number): Promise<boolean> {

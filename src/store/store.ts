@@ -20,6 +20,7 @@ export interface Consumed<T> {
 export interface Store {
   /** Writes a record that expires after `ttlSeconds` (0: never). */
   set(kind: Kind, key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  /** The record, or undefined. Records read are not to be changed: write a new one with `set`. */
   get<T>(kind: Kind, key: string): Promise<T | undefined>;
   /** A record and whether it has been consumed, without consuming it. */
   peek<T>(kind: Kind, key: string): Promise<{ value: T; consumed: boolean } | undefined>;

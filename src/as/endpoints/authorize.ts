@@ -6,15 +6,15 @@
  * redirect URI is never followed. An accepted request goes to the login and consent page, or in
  * development mode straight to approval by the first demo user.
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { adoptClient, findClient, type RegisteredClient } from '../clients.js';
 import type { AsContext } from '../context.js';
 import { invalidRequest, OAuthError } from '../errors.js';
-import { asOAuthError, defaultProfile, enforce, type Exchange } from '../exchange.js';
+import { enforce, logExchange, runExchange, type Exchange, type Handler } from '../exchange.js';
 import { authorizationFacts } from '../facts/authorization.js';
-import { tlsFacts } from '../facts/tls.js';
 import { parseParams, queryParams, readBody, FORM_MAX_BYTES, type Params } from '../http.js';
 import { issueCode, redirectError, respondToClient, responseModeOf } from '../steps/authorization-response.js';
+import { checkTls } from '../steps/tls.js';
 import { consumePushedRequest, findPushedRequest, type PushedRequest } from '../steps/pushed-requests.js';
 import { startInteraction } from './interaction.js';
 import type { User } from '../users.js';
@@ -26,19 +26,18 @@ export interface Trusted {
   pushed?: PushedRequest;
 }
 
-export function authorizationEndpoint(ctx: AsContext) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const snapshot = ctx.profiles();
-    let x: Exchange;
-    try {
-      x = { ctx, req, res, snapshot, now: ctx.now(), profile: defaultProfile(ctx, snapshot), decisions: [] };
-    } catch (e) {
-      next(e);
-      return;
-    }
-    const trusted: Trusted = {};
-    authorize(x, trusted).catch((e: unknown) => refuse(x, trusted, asOAuthError(e, ctx, 'authorization')));
-  };
+/** A browser endpoint: a refusal goes to the client (when safe) or to an error page, never as JSON. */
+export function browserEndpoint(ctx: AsContext, name: string, steps: (x: Exchange, trusted: Trusted) => Promise<void>): Handler {
+  const trusted = new WeakMap<Exchange, Trusted>();
+  return runExchange(ctx, name, (x) => {
+    const t: Trusted = {};
+    trusted.set(x, t);
+    return steps(x, t);
+  }, (x, error) => refuse(x, trusted.get(x) ?? {}, error));
+}
+
+export function authorizationEndpoint(ctx: AsContext): Handler {
+  return browserEndpoint(ctx, 'authorization', authorize);
 }
 
 async function authorize(x: Exchange, trusted: Trusted): Promise<void> {
@@ -47,11 +46,11 @@ async function authorize(x: Exchange, trusted: Trusted): Promise<void> {
   if (!client) throw invalidRequest(query.client_id ? 'unknown client_id' : 'the request has no client_id');
   adoptClient(x, client);
   trusted.client = client;
-  enforce(x, 'tls', tlsFacts(x, 'browser', 'authorization'));
-  const peeked = query.request_uri ? await findPushedRequest(x, query.request_uri) : undefined;
+  checkTls(x, 'browser', 'authorization');
+  const found = await findPushedRequest(x, query.request_uri);
+  const peeked = found?.value;
   if (peeked?.client_id === client.client_id) trusted.pushed = peeked;
-  const used = peeked ? (await x.ctx.store.peek('pushed_request', peeked.request_uri))?.consumed : undefined;
-  enforce(x, 'authorization', authorizationFacts(x, client, query, { named: query.request_uri !== undefined, pushed: peeked, usedBefore: used }));
+  enforce(x, 'authorization', authorizationFacts(x, client, query, { named: query.request_uri !== undefined, pushed: peeked, usedBefore: found?.consumed }));
   // The profile accepted the request; the server serves it only from the client's own pushed request.
   const pushed = trusted.pushed;
   if (!pushed) throw invalidRequest('this server takes authorization requests only as pushed requests of the same client (RFC 9126)');
@@ -65,7 +64,7 @@ async function authorize(x: Exchange, trusted: Trusted): Promise<void> {
 }
 
 /** GET takes the query; POST (OpenID Connect Core §3.1.2.1) a form body. */
-async function requestParams(req: Request): Promise<Params> {
+async function requestParams(req: IncomingMessage): Promise<Params> {
   if (req.method === 'GET') return queryParams(req);
   if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use GET or POST', 405, { Allow: 'GET, POST' });
   if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
@@ -84,12 +83,12 @@ export async function completeAuthorization(x: Exchange, client: RegisteredClien
   enforce(x, 'authorization', authorizationFacts(x, client, query, { named: true, pushed: consumed?.pushed, usedBefore: consumed?.replayed ?? true }, receivedAt));
   const code = await issueCode(x, client, pushed, user, authTime);
   respondToClient(x, pushed.params.redirect_uri as string, responseModeOf(pushed.params), { code, state: pushed.params.state as string | undefined });
-  x.ctx.log.info({ endpoint: 'authorization', client_id: client.client_id, profile: x.profile.id, decisions: x.decisions }, 'code issued');
+  logExchange(x, 'authorization', undefined, 'code issued');
 }
 
 /** A refusal: to the client's redirect URI when it is known to be the client's, else an error page. */
 export function refuse(x: Exchange, trusted: Trusted, error: OAuthError): void {
-  x.ctx.log.info({ endpoint: 'authorization', client_id: trusted.client?.client_id, profile: x.profile.id, decisions: x.decisions, error: error.error, rule: error.rule?.rule }, 'request refused');
+  logExchange(x, 'authorization', error);
   const redirectUri = trusted.pushed?.params.redirect_uri;
   if (trusted.pushed && typeof redirectUri === 'string' && error.status < 500) {
     redirectError(x, redirectUri, trusted.pushed.params, error);

@@ -4,7 +4,8 @@
  * has keys for, and it is checked by that profile's `discovery` stage before it is ever served:
  * at start-up (the server refuses to start) and for every new profile set (it refuses the set).
  */
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../respond.js';
 import type { CompiledProfile } from '../../engine/compiled-profile.js';
 import type { AsContext, ProfileSnapshot } from '../context.js';
 import type { SigningKeys } from '../keys.js';
@@ -66,15 +67,15 @@ export function discoveryProblems(ctx: AsContext, snapshot: ProfileSnapshot): st
 }
 
 export function discoveryEndpoint(ctx: AsContext) {
-  return (_req: Request, res: Response) => {
+  return (_req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('Cache-Control', 'public, max-age=60');
-    res.json(currentDocument(ctx, ctx.profiles()));
+    sendJson(res, 200, currentDocument(ctx, ctx.profiles()));
   };
 }
 
 export function jwksEndpoint(ctx: AsContext) {
-  return (_req: Request, res: Response) => {
+  return (_req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('Cache-Control', 'public, max-age=60');
-    res.type('application/jwk-set+json').send(JSON.stringify(ctx.keys().jwks));
+    sendJson(res, 200, ctx.keys().jwks, 'application/jwk-set+json');
   };
 }

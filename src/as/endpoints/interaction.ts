@@ -5,17 +5,18 @@
  * demo user's credentials, denying does not and answers access_denied (with iss) to the client.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { adoptClient, findClient, type RegisteredClient } from '../clients.js';
 import type { AsContext } from '../context.js';
 import { OAuthError } from '../errors.js';
-import { asOAuthError, defaultProfile, type Exchange } from '../exchange.js';
-import { readForm, type Params } from '../http.js';
+import type { Exchange, Handler } from '../exchange.js';
+import { readForm, segmentAfter, type Params } from '../http.js';
+import { sendRedirect, setCookie } from '../respond.js';
 import { PATHS } from '../options.js';
 import { credentialHash, randomCredential } from '../steps/credentials.js';
 import type { PushedRequest } from '../steps/pushed-requests.js';
 import { consentPage, sendPage } from '../views.js';
-import { completeAuthorization, refuse, type Trusted } from './authorize.js';
+import { browserEndpoint, completeAuthorization } from './authorize.js';
 
 const INTERACTION_TTL = 600;
 const MAX_ATTEMPTS = 5;
@@ -42,12 +43,12 @@ export async function startInteraction(x: Exchange, client: RegisteredClient, pu
   };
   await x.ctx.store.set('interaction', id, interaction, INTERACTION_TTL);
   const path = `${PATHS.interaction}/${id}`;
-  x.res.cookie(COOKIE, browser, { path, httpOnly: true, secure: true, sameSite: 'lax', maxAge: INTERACTION_TTL * 1000 });
+  setCookie(x.res, COOKIE, browser, path, INTERACTION_TTL);
   x.res.setHeader('Cache-Control', 'no-store');
-  x.res.redirect(303, path);
+  sendRedirect(x.res, path);
 }
 
-function cookieOf(req: Request): string | undefined {
+function cookieOf(req: IncomingMessage): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [name, ...rest] = part.trim().split('=');
     if (name === COOKIE) return rest.join('=');
@@ -63,7 +64,7 @@ function same(a: string, b: string): boolean {
 
 /** The interaction of this browser, or a refusal: unknown, expired, or another browser's. */
 async function load(x: Exchange): Promise<{ interaction: Interaction; client: RegisteredClient }> {
-  const id = String(x.req.params.id ?? '');
+  const id = segmentAfter(x.req, PATHS.interaction);
   const interaction = id.length <= 64 ? await x.ctx.store.get<Interaction>('interaction', id) : undefined;
   const cookie = cookieOf(x.req);
   if (!interaction || !cookie || !same(credentialHash(cookie), interaction.browser)) {
@@ -90,30 +91,15 @@ function page(x: Exchange, interaction: Interaction, client: RegisteredClient, s
   }), typeof p.redirect_uri === 'string' ? p.redirect_uri : undefined);
 }
 
-function run(ctx: AsContext, step: (x: Exchange, trusted: Trusted) => Promise<void>) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const snapshot = ctx.profiles();
-    let x: Exchange;
-    try {
-      x = { ctx, req, res, snapshot, now: ctx.now(), profile: defaultProfile(ctx, snapshot), decisions: [] };
-    } catch (e) {
-      next(e);
-      return;
-    }
-    const trusted: Trusted = {};
-    step(x, trusted).catch((e: unknown) => refuse(x, trusted, asOAuthError(e, ctx, 'interaction')));
-  };
-}
-
-export function interactionPage(ctx: AsContext) {
-  return run(ctx, async (x) => {
+export function interactionPage(ctx: AsContext): Handler {
+  return browserEndpoint(ctx, 'interaction', async (x) => {
     const { interaction, client } = await load(x);
     page(x, interaction, client);
   });
 }
 
-export function interactionSubmit(ctx: AsContext) {
-  return run(ctx, async (x, trusted) => {
+export function interactionSubmit(ctx: AsContext): Handler {
+  return browserEndpoint(ctx, 'interaction', async (x, trusted) => {
     const { interaction, client } = await load(x);
     const form = await readForm(x.req);
     if (!same(form.csrf ?? '', interaction.csrf)) throw new OAuthError('invalid_request', 'the form is stale or was not sent from this page; start again from the application');
@@ -124,12 +110,12 @@ export function interactionSubmit(ctx: AsContext) {
     }
     const user = x.ctx.users.authenticate(form.username ?? '', form.password ?? '');
     if (!user) {
-      interaction.attempts += 1;
-      if (interaction.attempts >= MAX_ATTEMPTS) {
+      const attempts = interaction.attempts + 1;
+      if (attempts >= MAX_ATTEMPTS) {
         await x.ctx.store.delete('interaction', interaction.id);
         throw new OAuthError('access_denied', 'too many failed sign-in attempts');
       }
-      await x.ctx.store.set('interaction', interaction.id, interaction, INTERACTION_TTL);
+      await x.ctx.store.set('interaction', interaction.id, { ...interaction, attempts }, INTERACTION_TTL);
       page(x, interaction, client, 400, 'Wrong username or password.', form.username);
       return;
     }

@@ -7,6 +7,7 @@
 import type { AsContext } from '../context.js';
 import { endpoint, enforce, type Exchange } from '../exchange.js';
 import { readForm } from '../http.js';
+import { sendEmpty, sendJson } from '../respond.js';
 import { authenticateClient } from '../steps/authenticate-client.js';
 import { credentialHash } from '../steps/credentials.js';
 import { findAccessToken, findRefreshToken, grantActive, type AccessTokenRecord, type RefreshTokenRecord } from '../steps/tokens.js';
@@ -41,11 +42,11 @@ export function introspectionEndpoint(ctx: AsContext) {
     const active = !!found && found.record.client_id === client.client_id && found.record.expires_at > x.now && (await grantActive(x, found.record.grant_id));
     x.res.setHeader('Cache-Control', 'no-store');
     if (!found || !active) {
-      x.res.json({ active: false });
+      sendJson(x.res, 200, { active: false });
       return;
     }
     const r = found.record;
-    x.res.json({
+    sendJson(x.res, 200, {
       active: true, client_id: r.client_id, scope: r.scope, exp: r.expires_at, iat: r.issued_at, iss: ctx.config.issuer,
       token_type: found.kind === 'access_token' ? found.record.token_type : 'refresh_token',
       ...(r.sub ? { sub: r.sub } : {}),
@@ -66,6 +67,6 @@ export function revocationEndpoint(ctx: AsContext) {
       else await ctx.store.delete('access_token', credentialHash(form.token as string));
     }
     x.res.setHeader('Cache-Control', 'no-store');
-    x.res.status(200).end();
+    sendEmpty(x.res, 200);
   });
 }

@@ -6,6 +6,7 @@
 import type { AsContext } from '../context.js';
 import { endpoint, enforce, type Exchange } from '../exchange.js';
 import { readForm } from '../http.js';
+import { sendJson } from '../respond.js';
 import { parFacts } from '../facts/par.js';
 import { authenticateClient } from '../steps/authenticate-client.js';
 import { authorizationParams } from '../steps/authorization-params.js';
@@ -17,11 +18,11 @@ export function parEndpoint(ctx: AsContext) {
     // Any method is read: whether PAR takes it is the profile's call (RFC 9126 §2.1, a 405).
     const form = await readForm(x.req, { anyMethod: true });
     const client = await authenticateClient(x, form, 'par');
-    const proof = await checkDpopProof(x, { endpoint: 'par', htm: x.req.method, htu: ctx.config.urls.par });
+    const proof = await checkDpopProof(x, { endpoint: 'par', htm: x.req.method ?? '', htu: ctx.config.urls.par });
     const params = authorizationParams(form);
     enforce(x, 'par', parFacts(x, client, params, form, proof?.jkt));
     const pushed = await pushRequest(x, client, params, proof?.jkt);
-    x.res.status(201).setHeader('Cache-Control', 'no-store');
-    x.res.json({ request_uri: pushed.request_uri, expires_in: pushed.expires_in });
+    x.res.setHeader('Cache-Control', 'no-store');
+    sendJson(x.res, 201, { request_uri: pushed.request_uri, expires_in: pushed.expires_in });
   });
 }

@@ -13,7 +13,9 @@ import { checkClientMetadata } from '../client-metadata.js';
 import type { AsContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { endpoint, enforce, type Exchange } from '../exchange.js';
-import { authorizationHeader, readJsonObject } from '../http.js';
+import { authorizationHeader, readJsonObject, segmentAfter } from '../http.js';
+import { PATHS } from '../options.js';
+import { sendEmpty, sendJson } from '../respond.js';
 import { jwtFacts } from '../facts/jwt.js';
 import { servable } from '../servable.js';
 import { credentialHash, randomCredential } from '../steps/credentials.js';
@@ -117,15 +119,15 @@ export function registerEndpoint(ctx: AsContext) {
     };
     await ctx.store.set('client', client.client_id, client, 0);
     x.client = client;
-    x.res.status(201).setHeader('Cache-Control', 'no-store');
-    x.res.json(view(x, client, token));
+    x.res.setHeader('Cache-Control', 'no-store');
+    sendJson(x.res, 201, view(x, client, token));
   });
 }
 
 /** RFC 7592 §2: the client's registration access token opens its record, and only its record. */
 async function managed(x: Exchange): Promise<RegisteredClient> {
   const token = bearer(x);
-  const client = await findClient(x, String(x.req.params.client_id ?? ''));
+  const client = await findClient(x, segmentAfter(x.req, PATHS.registration));
   if (!token || !client || !sameHash(credentialHash(token), client.registration_token_hash)) {
     throw new OAuthError('invalid_token', 'the registration access token is missing, wrong, or not this client\'s', 401, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
   }
@@ -137,7 +139,7 @@ export function readRegistration(ctx: AsContext) {
   return endpoint(ctx, 'registration', 'api', async (x) => {
     const client = await managed(x);
     x.res.setHeader('Cache-Control', 'no-store');
-    x.res.json(view(x, client));
+    sendJson(x.res, 200, view(x, client));
   });
 }
 
@@ -152,7 +154,7 @@ export function updateRegistration(ctx: AsContext) {
     if (!fetched) delete updated.fetched_jwks;
     await ctx.store.set('client', client.client_id, updated, 0);
     x.res.setHeader('Cache-Control', 'no-store');
-    x.res.json(view(x, updated));
+    sendJson(x.res, 200, view(x, updated));
   });
 }
 
@@ -160,6 +162,6 @@ export function deleteRegistration(ctx: AsContext) {
   return endpoint(ctx, 'registration', 'api', async (x) => {
     const client = await managed(x);
     await ctx.store.delete('client', client.client_id);
-    x.res.status(204).end();
+    sendEmpty(x.res, 204);
   });
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { AsContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { endpoint, type Exchange } from '../exchange.js';
+import { sendJson } from '../respond.js';
 import { authorizeResourceRequest } from '../steps/access-token.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -18,7 +19,7 @@ export function accountsEndpoint(ctx: AsContext) {
     const { record } = await authorizeResourceRequest(x, ctx.config.urls.accounts);
     const user = record.sub ? ctx.users.bySub(record.sub) : undefined;
     x.res.setHeader('Cache-Control', 'no-store');
-    x.res.json({ data: { accounts: user?.accounts ?? [] }, meta: { client_id: record.client_id, scope: record.scope } });
+    sendJson(x.res, 200, { data: { accounts: user?.accounts ?? [] }, meta: { client_id: record.client_id, scope: record.scope } });
   });
 }
 
@@ -29,7 +30,7 @@ export function userinfoEndpoint(ctx: AsContext) {
     const user = record.sub ? ctx.users.bySub(record.sub) : undefined;
     if (!user || !scopes.has('openid')) throw new OAuthError('insufficient_scope', 'the access token was not issued for OpenID Connect (scope openid)', 403);
     x.res.setHeader('Cache-Control', 'no-store');
-    x.res.json({
+    sendJson(x.res, 200, {
       sub: user.sub,
       ...(scopes.has('profile') ? { name: user.name } : {}),
       ...(scopes.has('email') ? { email: user.email } : {}),

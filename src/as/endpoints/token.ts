@@ -9,6 +9,7 @@ import type { RegisteredClient } from '../clients.js';
 import type { AsContext } from '../context.js';
 import { endpoint, enforce, type Exchange } from '../exchange.js';
 import { readForm, type Params } from '../http.js';
+import { sendJson } from '../respond.js';
 import { bindingCertificateFacts } from '../facts/certificate.js';
 import { codeFacts, tokenFacts, type SenderConstraint } from '../facts/token.js';
 import type { CodeRecord } from '../steps/authorization-response.js';
@@ -32,7 +33,7 @@ export function tokenEndpoint(ctx: AsContext) {
     await minted.save();
     x.res.setHeader('Cache-Control', 'no-store');
     x.res.setHeader('Pragma', 'no-cache');
-    x.res.json(minted.response);
+    sendJson(x.res, 200, minted.response);
   });
 }
 

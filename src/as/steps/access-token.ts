@@ -9,8 +9,8 @@ import { OAuthError } from '../errors.js';
 import { enforce } from '../exchange.js';
 import { authorizationHeader, queryParams } from '../http.js';
 import { resourceFacts, type Presentation } from '../facts/resource.js';
-import { tlsFacts } from '../facts/tls.js';
 import { checkDpopProof } from './dpop.js';
+import { checkTls } from './tls.js';
 import { findAccessToken, grantActive, type AccessTokenRecord } from './tokens.js';
 
 /** Where the token is: the Authorization header, else an access_token query parameter (which the profile judges). */
@@ -32,8 +32,8 @@ export async function authorizeResourceRequest(x: Exchange, uri: string): Promis
   const client = record ? await findClient(x, record.client_id) : undefined;
   if (client) adoptClient(x, client);
   const active = !!record && !!client && record.expires_at > x.now && (await grantActive(x, record.grant_id));
-  enforce(x, 'tls', tlsFacts(x, 'api', 'resource'));
-  const proof = await checkDpopProof(x, { endpoint: 'resource', htm: x.req.method, htu: uri, accessToken: presented.token, ...(record?.cnf?.jkt ? { expectedJkt: record.cnf.jkt } : {}) });
+  checkTls(x, 'api', 'resource');
+  const proof = await checkDpopProof(x, { endpoint: 'resource', htm: x.req.method ?? '', htu: uri, accessToken: presented.token, ...(record?.cnf?.jkt ? { expectedJkt: record.cnf.jkt } : {}) });
   enforce(x, 'resource', resourceFacts(x, uri, presented, record, active, proof?.jkt));
   if (!record || !active) throw new OAuthError('invalid_token', 'the access token is not active', 401);
   return { record };

@@ -14,7 +14,7 @@ import type { Params } from '../http.js';
 import { clientAuthFacts, type CertificateCheck, type ClientAuthEndpoint, type ClientAuthMethod } from '../facts/client-auth.js';
 import { presentedCertificate } from '../facts/certificate.js';
 import { jwtFacts, type JwtFacts } from '../facts/jwt.js';
-import { tlsFacts } from '../facts/tls.js';
+import { checkTls } from './tls.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -33,7 +33,7 @@ export async function authenticateClient(x: Exchange, form: Params, endpoint: Cl
   const jwt = assertion ? await assertionFacts(x, client, form.client_assertion as string, assertion) : undefined;
   const certificate = await certificateCheck(x, client, method);
   enforce(x, 'client_auth', clientAuthFacts(x, client, endpoint, method, form.client_id, jwt, certificate));
-  enforce(x, 'tls', tlsFacts(x, 'api', endpoint));
+  checkTls(x, 'api', endpoint);
   return client;
 }
 

@@ -7,6 +7,7 @@ import type { RegisteredClient } from '../clients.js';
 import type { Exchange } from '../exchange.js';
 import { errorDescriptionText } from '../../engine/oauth-errors.js';
 import type { OAuthError } from '../errors.js';
+import { sendRedirect } from '../respond.js';
 import type { User } from '../users.js';
 import { randomCredential } from './credentials.js';
 import type { PushedRequest } from './pushed-requests.js';
@@ -85,7 +86,7 @@ export function respondToClient(x: Exchange, redirectUri: string, mode: Response
   const encoded = new URLSearchParams({ ...optional(params), iss: x.ctx.config.issuer }).toString();
   const separator = mode === 'fragment' ? '#' : redirectUri.includes('?') ? '&' : '?';
   x.res.setHeader('Cache-Control', 'no-store');
-  x.res.redirect(303, `${redirectUri}${separator}${encoded}`);
+  sendRedirect(x.res, `${redirectUri}${separator}${encoded}`);
 }
 
 /** An error sent to the client's redirect URI (RFC 6749 §4.1.2.1), with state and iss. */

@@ -41,9 +41,10 @@ export async function pushRequest(x: Exchange, client: RegisteredClient, params:
   return { ...pushed, expires_in: lifetime };
 }
 
-export function findPushedRequest(x: Exchange, requestUri: string | undefined): Promise<PushedRequest | undefined> {
+/** The pushed request a request_uri names, and whether a code was already issued from it. */
+export function findPushedRequest(x: Exchange, requestUri: string | undefined): Promise<{ value: PushedRequest; consumed: boolean } | undefined> {
   if (!requestUri || !requestUri.startsWith(REQUEST_URI_PREFIX) || requestUri.length > 256) return Promise.resolve(undefined);
-  return x.ctx.store.get<PushedRequest>('pushed_request', requestUri);
+  return x.ctx.store.peek<PushedRequest>('pushed_request', requestUri);
 }
 
 /** Uses the pushed request up (atomically); `replayed` when a code was already issued from it. */
