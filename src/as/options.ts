@@ -22,6 +22,11 @@ export interface AsOptions {
   dev?: boolean;
   /** Tokens that allow dynamic client registration (RFC 7591 §3: initial access tokens). */
   initialAccessTokens?: readonly string[];
+  /**
+   * Who may register: `open` to anyone (the default on a loopback-only listener or in development
+   * mode), `token` only with an initial access token (the default otherwise).
+   */
+  registration?: 'open' | 'token';
   /** Where state lives: the durable SQLite file in the data directory (default) or memory. */
   store?: 'sqlite' | 'memory';
   /** Demo users file (default: data-dir/users.json, written on first start). */

@@ -113,7 +113,8 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   const store: Store = options.store === 'memory' ? new MemoryStore() : new SqliteStore(join(dataDir, 'store.sqlite'));
   const config: AsConfig = {
     issuer: '', urls: endpointUrls('https://invalid'), defaultProfile: options.profile ?? DEFAULT_PROFILE, dev: options.dev ?? false,
-    openRegistration: (options.dev ?? false) || isLoopback(host), initialAccessTokens: options.initialAccessTokens ?? [],
+    openRegistration: options.registration ? options.registration === 'open' : (options.dev ?? false) || isLoopback(host),
+    initialAccessTokens: options.initialAccessTokens ?? [],
     trustProxyCertHeader: options.trustProxyCertHeader ?? false,
     accessTokenLifetime: options.accessTokenLifetime ?? 600, requestUriLifetime: options.requestUriLifetime ?? 60,
     refreshTokenLifetime: options.refreshTokenLifetime ?? 30 * 86_400,

@@ -18,11 +18,15 @@ import dpop from '../../schemas/facts/dpop.schema.json' with { type: 'json' };
 import tls from '../../schemas/facts/tls.schema.json' with { type: 'json' };
 import resource from '../../schemas/facts/resource.schema.json' with { type: 'json' };
 import introspection from '../../schemas/facts/introspection.schema.json' with { type: 'json' };
+import authorizationResponse from '../../schemas/facts/authorization_response.schema.json' with { type: 'json' };
+import tokenResponse from '../../schemas/facts/token_response.schema.json' with { type: 'json' };
+import server from '../../schemas/facts/server.schema.json' with { type: 'json' };
 import { ECHO_MAX, pointerToken, printable, quote } from './text.js';
 
 export const FACTS_SCHEMAS: Readonly<Record<Stage, object>> = {
   discovery, registration, par, authorization, request_object: requestObject, token,
   client_auth: clientAuth, dpop, tls, resource, introspection,
+  authorization_response: authorizationResponse, token_response: tokenResponse, server,
 };
 
 export interface FactsProblem {

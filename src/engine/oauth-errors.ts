@@ -73,6 +73,10 @@ export const STAGE_ERRORS: Readonly<Record<Stage, OAuthError>> = Object.freeze({
   tls: 'invalid_request',
   resource: 'invalid_token',
   introspection: 'invalid_request',
+  // What the server itself sends or is configured with: a refusal there is the server's fault.
+  authorization_response: 'server_error',
+  token_response: 'server_error',
+  server: 'server_error',
 });
 
 /** The HTTP status `error` is answered with by a server in `role`. */

@@ -4,6 +4,7 @@ import type { OAuthError } from './oauth-errors.js';
 export const STAGES = [
   'discovery', 'registration', 'par', 'authorization', 'request_object', 'token',
   'client_auth', 'dpop', 'tls', 'resource', 'introspection',
+  'authorization_response', 'token_response', 'server',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 

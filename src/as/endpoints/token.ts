@@ -11,7 +11,7 @@ import { endpoint, enforce, type Exchange } from '../exchange.js';
 import { readForm, type Params } from '../http.js';
 import { sendJson } from '../respond.js';
 import { bindingCertificateFacts } from '../facts/certificate.js';
-import { codeFacts, tokenFacts, type SenderConstraint } from '../facts/token.js';
+import { codeFacts, tokenFacts, type Redeemed as RedeemedFacts, type SenderConstraint } from '../facts/token.js';
 import type { CodeRecord } from '../steps/authorization-response.js';
 import { authenticateClient } from '../steps/authenticate-client.js';
 import { checkDpopProof, type Proof } from '../steps/dpop.js';
@@ -24,8 +24,8 @@ export function tokenEndpoint(ctx: AsContext) {
     const pending = form.grant_type === 'authorization_code' && form.code ? await x.ctx.store.get<CodeRecord>('code', form.code) : undefined;
     const proof = await checkDpopProof(x, { endpoint: 'token', htm: 'POST', htu: ctx.config.urls.token, ...(pending?.dpop_jkt ? { expectedJkt: pending.dpop_jkt } : {}) });
     const binding = senderConstraint(x, proof);
-    const redeemed = await redeem(x, client, form);
-    enforce(x, 'token', tokenFacts(x, client, form, redeemed.code, binding));
+    const redeemed = await redeem(x, form);
+    enforce(x, 'token', tokenFacts(x, client, form, redeemed.facts, binding));
     const minted = await mintTokens(x, client, redeemed.basis, binding, {
       refreshToken: form.grant_type === 'authorization_code' && (client.metadata.grant_types ?? []).includes('refresh_token'),
       idToken: form.grant_type === 'authorization_code' && redeemed.basis.scope.split(' ').includes('openid'),
@@ -45,29 +45,29 @@ function senderConstraint(x: Exchange, proof: Proof | undefined): SenderConstrai
 }
 
 interface Redeemed {
-  code?: Record<string, unknown>;
+  facts: RedeemedFacts;
   basis: TokenBasis;
 }
 
-async function redeem(x: Exchange, client: RegisteredClient, form: Params): Promise<Redeemed> {
+async function redeem(x: Exchange, form: Params): Promise<Redeemed> {
   switch (form.grant_type) {
     case 'authorization_code':
       return redeemCode(x, form);
     case 'refresh_token':
-      return redeemRefreshToken(x, client, form);
+      return redeemRefreshToken(x, form);
     default:
       // client_credentials, and grants the profile will refuse: the client acts for itself.
-      return { basis: { scope: form.scope ?? '' } };
+      return { facts: {}, basis: { scope: form.scope ?? '' } };
   }
 }
 
 async function redeemCode(x: Exchange, form: Params): Promise<Redeemed> {
   const consumed = form.code ? await x.ctx.store.consume<CodeRecord>('code', form.code) : undefined;
-  if (!consumed) return { basis: { scope: '' } };
+  if (!consumed) return { facts: {}, basis: { scope: '' } };
   const code = consumed.value;
   if (consumed.replayed) await x.ctx.store.delete('grant', code.grant_id);
   return {
-    code: codeFacts(code, consumed.replayed, form.code_verifier),
+    facts: { code: codeFacts(code, consumed.replayed, form.code_verifier) },
     basis: {
       sub: code.sub, scope: code.scope, grant_id: code.grant_id, auth_time: code.auth_time,
       ...(code.nonce !== undefined ? { nonce: code.nonce } : {}),
@@ -76,11 +76,13 @@ async function redeemCode(x: Exchange, form: Params): Promise<Redeemed> {
   };
 }
 
-async function redeemRefreshToken(x: Exchange, client: RegisteredClient, form: Params): Promise<Redeemed> {
+/** The refresh token as recorded; whose it is, whether its grant stands and how far its scope goes is the profile's call. */
+async function redeemRefreshToken(x: Exchange, form: Params): Promise<Redeemed> {
   const record = form.refresh_token ? await findRefreshToken(x, form.refresh_token) : undefined;
-  void client;
-  if (!record || !(await grantActive(x, record.grant_id))) return { basis: { scope: '' } };
+  if (!record) return { facts: {}, basis: { scope: '' } };
+  const active = await grantActive(x, record.grant_id);
   return {
+    facts: { refresh_token: { client_id: record.client_id, issued_at: record.issued_at, expires_at: record.expires_at, scope: record.scope, active } },
     basis: {
       sub: record.sub, scope: form.scope ?? record.scope, grant_id: record.grant_id,
       ...(record.auth_time !== undefined ? { auth_time: record.auth_time } : {}),

@@ -33,8 +33,14 @@ export function codeFacts(code: CodeRecord, replayed: boolean, verifier: string 
   };
 }
 
+/** What the token request redeems, as the AS recorded it: a code or a refresh token. */
+export interface Redeemed {
+  code?: Record<string, unknown>;
+  refresh_token?: Record<string, unknown>;
+}
+
 export function tokenFacts(
-  x: Exchange, client: RegisteredClient, form: Params, code: Record<string, unknown> | undefined, binding: SenderConstraint | undefined,
+  x: Exchange, client: RegisteredClient, form: Params, redeemed: Redeemed, binding: SenderConstraint | undefined,
 ): Record<string, unknown> {
   const params = Object.fromEntries(Object.entries(form).filter(([k]) => !CLIENT_AUTH_PARAMS.has(k)));
   return {
@@ -43,7 +49,8 @@ export function tokenFacts(
     client: clientFacts(client),
     client_authenticated: true,
     params,
-    ...(code ? { code } : {}),
+    ...(redeemed.code ? { code: redeemed.code } : {}),
+    ...(redeemed.refresh_token ? { refresh_token: redeemed.refresh_token } : {}),
     ...(binding ? { sender_constraint: binding } : {}),
   };
 }

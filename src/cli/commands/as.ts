@@ -23,6 +23,7 @@ export const AS_OPTIONS: Options = {
   'trust-proxy-cert-header': { type: 'boolean' },
   dev: { type: 'boolean' },
   'initial-access-token-file': { type: 'string' },
+  registration: { type: 'string' },
   store: { type: 'string' },
   users: { type: 'string' },
   'access-token-lifetime': { type: 'string' },
@@ -45,7 +46,9 @@ export const AS_USAGE_OPTIONS = `  --host <addr>              listen address (en
   --dev                      development mode: open registration, automatic consent by the first demo
                              user; refused unless the listen address is loopback
   --initial-access-token-file <file>  tokens that allow registration, one per line (env
-                             FAPI_POLICY_INITIAL_ACCESS_TOKEN, comma-separated); not needed on loopback
+                             FAPI_POLICY_INITIAL_ACCESS_TOKEN, comma-separated)
+  --registration open|token  who may register: anyone, or holders of an initial access token (default:
+                             open on a loopback-only listener or with --dev, token otherwise)
   --store sqlite|memory      durable store in the data directory (default) or memory
   --users <file>             demo users (default <data-dir>/users.json, written on first start)
   --access-token-lifetime <s>  preferred access-token lifetime (default 600; the profile may shorten it)
@@ -74,6 +77,8 @@ async function asOptionsFrom(values: Values, env: NodeJS.ProcessEnv): Promise<As
   const level = str('log-level') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new UsageError('--log-level must be fatal, error, warn, info, debug, trace or silent');
   const log = createOpsLog(str('log') ?? 'stderr', 'fapi-policy-as', { sync: false, level });
+  const registration = str('registration');
+  if (registration !== undefined && registration !== 'open' && registration !== 'token') throw new UsageError('--registration must be open or token');
   const tokens = await secretsFrom(str('initial-access-token-file'), env.FAPI_POLICY_INITIAL_ACCESS_TOKEN, '--initial-access-token-file');
   if (tokens.some((t) => t.length < 16)) throw new UsageError('initial access tokens must be at least 16 characters');
   return {
@@ -87,6 +92,7 @@ async function asOptionsFrom(values: Values, env: NodeJS.ProcessEnv): Promise<As
     trustProxyCertHeader: values['trust-proxy-cert-header'] === true,
     dev: values.dev === true,
     initialAccessTokens: tokens,
+    ...(registration ? { registration: registration as 'open' | 'token' } : {}),
     store,
     ...(str('users') ? { usersFile: str('users') } : {}),
     log,
