@@ -8,6 +8,7 @@ import type { DpopNonces } from './dpop-nonces.js';
 import type { SigningKeys } from './keys.js';
 import type { EndpointUrls } from './options.js';
 import type { Users } from './users.js';
+import type { TlsPolicy } from './tls.js';
 
 /** The loaded profiles as one request sees them: read once, used throughout. */
 export interface ProfileSnapshot {
@@ -42,6 +43,8 @@ export interface AsContext {
   verifier: JwsVerifier;
   nonces: DpopNonces;
   users: Users;
+  /** The TLS offer of the listener (it follows the profile set) and the server certificate (PEM). */
+  tls: { policy: TlsPolicy; certificate: string };
   /** CAs trusted to issue tls_client_auth certificates. */
   clientCas: readonly X509Certificate[];
   log: Logger;

@@ -144,7 +144,7 @@ export class SigningKeys {
     for (const k of stored.filter((s) => s.status === 'active')) {
       active.set(k.alg, { kid: k.kid, alg: k.alg, key: (await importJWK(k.jwk, k.alg)) as CryptoKey });
     }
-    const measurements = stored.map((k) => ({ ...measureKey(k.jwk), alg: k.alg, status: k.status }));
+    const measurements = stored.map((k) => ({ ...measureKey(k.jwk), kid: k.kid, alg: k.alg, status: k.status }));
     return new SigningKeys(active, { keys: stored.map(publicJwk) }, measurements);
   }
 

@@ -22,6 +22,7 @@ import { DpopNonces } from './dpop-nonces.js';
 import { KeyFileStore, SigningKeys } from './keys.js';
 import { checkIssuer, DEFAULT_AS_HOST, DEFAULT_AS_PORT, DEFAULT_DATA_DIR, DEFAULT_PROFILE, endpointUrls, type AsOptions } from './options.js';
 import { servable } from './servable.js';
+import { serverFacts } from './facts/server.js';
 import { describeCertificate, serverCertificate, serverTlsOptions, tlsPolicy } from './tls.js';
 import { Users } from './users.js';
 import { isLoopback } from '../net/loopback.js';
@@ -63,13 +64,24 @@ export interface AsStartOptions extends AsOptions {
   now?: () => number;
 }
 
-/** Every problem that keeps the server from serving a profile set; empty when it can. */
+/**
+ * Every problem that keeps the server from serving a profile set, empty when it can: the default
+ * profile loaded and servable, its discovery stage accepting the metadata, and the server stage of
+ * every servable profile accepting the server's own keys, credentials and TLS offer for that set.
+ */
 export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[] {
   const profile = snapshot.profiles.get(ctx.config.defaultProfile);
   if (!profile) return [`the default profile '${ctx.config.defaultProfile}' is not loaded (loaded: ${snapshot.ids.join(', ') || 'none'})`];
   const reason = servable(profile);
   if (reason) return [`the default profile '${profile.id}' cannot be served: ${reason}`];
-  return discoveryProblems(ctx, snapshot).map((p) => `discovery metadata refused by ${profile.id}: ${p}`);
+  const problems = discoveryProblems(ctx, snapshot).map((p) => `discovery metadata refused by ${profile.id}: ${p}`);
+  const facts = serverFacts(ctx.now(), ctx.config.issuer, ctx.keys(), tlsPolicy(servedSettings(snapshot)), ctx.tls.certificate);
+  for (const served of [...snapshot.profiles.values()].filter((p) => !servable(p))) {
+    const decision = served.evaluate('server', facts);
+    for (const v of decision.violations) problems.push(`the server's configuration is refused by ${served.id}: ${v.rule} [${v.clause}]: ${v.message}`);
+    for (const w of decision.warnings) ctx.log.warn({ profile: served.id, rule: w.rule }, `server configuration: ${w.message}`);
+  }
+  return problems;
 }
 
 /** Keys for every algorithm the set allows for what the AS signs; returns the algorithms it made keys for. */
@@ -120,7 +132,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     refreshTokenLifetime: options.refreshTokenLifetime ?? 30 * 86_400,
   };
   const ctx: AsContext = {
-    config, profiles: () => provider.current, keys: () => keys, store, verifier: new JwsVerifier(), nonces: new DpopNonces(),
+    config, profiles: () => provider.current, keys: () => keys, tls: { policy, certificate: certificate.cert }, store, verifier: new JwsVerifier(), nonces: new DpopNonces(),
     users: Users.load(options.usersFile ?? join(dataDir, 'users.json')), clientCas: readCas(options.clientCa), log,
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
   };
@@ -150,7 +162,8 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     return setProblems(ctx, candidate);
   });
   const removeListener = provider.onSwap?.((active) => {
-    server.setSecureContext(serverTlsOptions(certificate, tlsPolicy(servedSettings(active))));
+    ctx.tls.policy = tlsPolicy(servedSettings(active));
+    server.setSecureContext(serverTlsOptions(certificate, ctx.tls.policy));
   });
   let keyMtime = keyFile.mtimeMs();
   const keyPoll = setInterval(() => {

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { adoptClient, findClient, type RegisteredClient } from '../clients.js';
 import type { AsContext } from '../context.js';
 import { invalidRequest, OAuthError } from '../errors.js';
-import { enforce, logExchange, runExchange, type Exchange, type Handler } from '../exchange.js';
+import { asOAuthError, enforce, logExchange, runExchange, type Exchange, type Handler } from '../exchange.js';
 import { authorizationFacts } from '../facts/authorization.js';
 import { parseParams, queryParams, readBody, FORM_MAX_BYTES, type Params } from '../http.js';
 import { issueCode, redirectError, respondToClient, responseModeOf } from '../steps/authorization-response.js';
@@ -91,8 +91,16 @@ export function refuse(x: Exchange, trusted: Trusted, error: OAuthError): void {
   logExchange(x, 'authorization', error);
   const redirectUri = trusted.pushed?.params.redirect_uri;
   if (trusted.pushed && typeof redirectUri === 'string' && error.status < 500) {
-    redirectError(x, redirectUri, trusted.pushed.params, error);
-    return;
+    try {
+      redirectError(x, redirectUri, trusted.pushed.params, error);
+      return;
+    } catch (e) {
+      // The profile refused the error response itself (the server's fault): nothing goes to the client.
+      const failure = asOAuthError(e, x.ctx, 'authorization');
+      logExchange(x, 'authorization', failure);
+      sendPage(x.res, 500, errorPage(failure.error, failure.description));
+      return;
+    }
   }
   sendPage(x.res, error.status >= 500 ? 500 : 400, errorPage(error.error, error.description));
 }

@@ -11,6 +11,7 @@ import { endpoint, enforce, type Exchange } from '../exchange.js';
 import { readForm, type Params } from '../http.js';
 import { sendJson } from '../respond.js';
 import { bindingCertificateFacts } from '../facts/certificate.js';
+import { tokenResponseFacts } from '../facts/responses.js';
 import { codeFacts, tokenFacts, type Redeemed as RedeemedFacts, type SenderConstraint } from '../facts/token.js';
 import type { CodeRecord } from '../steps/authorization-response.js';
 import { authenticateClient } from '../steps/authenticate-client.js';
@@ -30,9 +31,11 @@ export function tokenEndpoint(ctx: AsContext) {
       refreshToken: form.grant_type === 'authorization_code' && (client.metadata.grant_types ?? []).includes('refresh_token'),
       idToken: form.grant_type === 'authorization_code' && redeemed.basis.scope.split(' ').includes('openid'),
     });
-    await minted.save();
     x.res.setHeader('Cache-Control', 'no-store');
     x.res.setHeader('Pragma', 'no-cache');
+    // What is about to be sent is the profile's to accept; refused, nothing is recorded or sent.
+    enforce(x, 'token_response', tokenResponseFacts(x, client, form.grant_type ?? '', minted.response, minted.cnf));
+    await minted.save();
     sendJson(x.res, 200, minted.response);
   });
 }

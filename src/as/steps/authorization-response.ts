@@ -4,7 +4,8 @@
  * and on error alike. The redirect URI keeps its own query; parameters are appended to it.
  */
 import type { RegisteredClient } from '../clients.js';
-import type { Exchange } from '../exchange.js';
+import { enforce, type Exchange } from '../exchange.js';
+import { authorizationResponseFacts } from '../facts/responses.js';
 import { errorDescriptionText } from '../../engine/oauth-errors.js';
 import type { OAuthError } from '../errors.js';
 import { sendRedirect } from '../respond.js';
@@ -81,12 +82,19 @@ export function responseModeOf(params: Record<string, unknown>): ResponseMode {
   return params.response_mode === 'fragment' ? 'fragment' : 'query';
 }
 
-/** Sends the authorization response to the client: a 303 with the parameters in the query or fragment. */
+/** FAPI 2.0 SP §5.3.2.2-11: the user agent is redirected with 303. */
+const REDIRECT_STATUS = 303;
+
+/**
+ * Sends the authorization response to the client, once the profile accepts it
+ * (`authorization_response` stage): a 303 with the parameters in the query or fragment.
+ */
 export function respondToClient(x: Exchange, redirectUri: string, mode: ResponseMode, params: Record<string, string | undefined>): void {
-  const encoded = new URLSearchParams({ ...optional(params), iss: x.ctx.config.issuer }).toString();
-  const separator = mode === 'fragment' ? '#' : redirectUri.includes('?') ? '&' : '?';
+  const all = { ...optional(params), iss: x.ctx.config.issuer };
   x.res.setHeader('Cache-Control', 'no-store');
-  sendRedirect(x.res, `${redirectUri}${separator}${encoded}`);
+  enforce(x, 'authorization_response', authorizationResponseFacts(x, REDIRECT_STATUS, mode, all));
+  const separator = mode === 'fragment' ? '#' : redirectUri.includes('?') ? '&' : '?';
+  sendRedirect(x.res, `${redirectUri}${separator}${new URLSearchParams(all).toString()}`, REDIRECT_STATUS);
 }
 
 /** An error sent to the client's redirect URI (RFC 6749 §4.1.2.1), with state and iss. */

@@ -87,6 +87,8 @@ export function idTokenAlg(x: Exchange, client: RegisteredClient): string | unde
 
 export interface Minted {
   response: IssuedTokens;
+  /** What the access token is bound to. */
+  cnf: Confirmation | undefined;
   /** Persists the tokens: called only once the response is allowed to go out. */
   save(): Promise<void>;
 }
@@ -117,6 +119,7 @@ export async function mintTokens(x: Exchange, client: RegisteredClient, basis: T
   if (options.idToken && basis.sub) response.id_token = await idToken(x, client, basis, lifetime);
   return {
     response,
+    cnf,
     save: async () => {
       await x.ctx.store.set('access_token', credentialHash(accessToken), access, lifetime + 300);
       if (refresh) await x.ctx.store.set('refresh_token', credentialHash(refresh[0]), refresh[1], refresh[1].expires_at - x.now);

@@ -1,0 +1,45 @@
+/**
+ * Facts of the response stages: what the server is about to send, read from what it built and
+ * from the headers already set on the response. Credentials (codes, tokens) are never facts; their
+ * presence and properties are.
+ */
+import { clientFacts, type RegisteredClient } from '../clients.js';
+import { decodeJwt } from '../../crypto/jws.js';
+import type { Exchange } from '../exchange.js';
+import type { Confirmation, IssuedTokens } from '../steps/tokens.js';
+
+function header(x: Exchange, name: string): Record<string, string> {
+  const value = x.res.getHeader(name);
+  return value === undefined ? {} : { [name]: String(value).slice(0, 2048) };
+}
+
+export function authorizationResponseFacts(x: Exchange, status: number, mode: string, params: Readonly<Record<string, string>>): Record<string, unknown> {
+  return {
+    time: x.now,
+    issuer: x.ctx.config.issuer,
+    ...(x.client ? { client: clientFacts(x.client) } : {}),
+    status,
+    response_mode: mode,
+    parameters: Object.keys(params),
+    ...(params.iss !== undefined ? { iss: params.iss } : {}),
+    ...(params.error !== undefined ? { error: params.error } : {}),
+    headers: { ...header(x, 'strict-transport-security'), ...header(x, 'access-control-allow-origin') },
+  };
+}
+
+export function tokenResponseFacts(x: Exchange, client: RegisteredClient, grantType: string, response: IssuedTokens, cnf: Confirmation | undefined): Record<string, unknown> {
+  const idToken = response.id_token ? decodeJwt(response.id_token) : undefined;
+  return {
+    time: x.now,
+    issuer: x.ctx.config.issuer,
+    client: clientFacts(client),
+    grant_type: grantType,
+    token_type: response.token_type,
+    expires_in: response.expires_in,
+    ...(cnf ? { cnf } : {}),
+    refresh_token: { issued: response.refresh_token !== undefined, rotated: grantType === 'refresh_token' && response.refresh_token !== undefined },
+    // The server signed it itself: the signature is its own.
+    ...(idToken ? { id_token: { header: idToken.header, claims: idToken.claims, signature_verified: true } } : {}),
+    headers: { ...header(x, 'cache-control'), ...header(x, 'pragma') },
+  };
+}
