@@ -1,9 +1,8 @@
 /** Shared by the decision-service tests: temp profile dirs, a started service, HTTP helpers. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll } from 'vitest';
+import { tempDir } from './temp.js';
 import { startPdp, type PdpOptions, type PdpServer } from '../src/pdp/server.js';
 import { MINI_BASE_TEXT, PAR_FACTS } from './helpers.js';
 
@@ -28,17 +27,7 @@ rules:
     path: /client/token_endpoint_auth_method
 `;
 
-const made: string[] = [];
-// Registered in every test file that imports these helpers: its temp dirs go when the file is done.
-afterAll(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-export function tempDir(prefix = 'fapi-pdp-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
+export { tempDir };
 
 /** A temp profile dir holding mini-base (and any extra documents). */
 export function profileDir(extra: Record<string, string> = {}): string {

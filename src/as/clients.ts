@@ -55,6 +55,11 @@ export function clientFacts(client: RegisteredClient): Record<string, unknown> {
   return { ...metadata, client_id: client.client_id };
 }
 
+/** What every request stage after client authentication says first: when, to whom, by which client. */
+export function authenticatedRequest(x: Exchange, client: RegisteredClient): Record<string, unknown> {
+  return { time: x.now, issuer: x.ctx.config.issuer, client: clientFacts(client), client_authenticated: true };
+}
+
 /** The client's public keys: registered by value or fetched from its jwks_uri. */
 export function clientKeys(client: RegisteredClient): unknown[] {
   return client.metadata.jwks?.keys ?? client.fetched_jwks?.keys ?? [];

@@ -1,25 +1,13 @@
 /** Shared by the authorization-server tests: a started AS over the shipped profiles, and clients that trust it. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { afterAll } from 'vitest';
+import { tempDir } from '../temp.js';
 import { loadProfiles } from '../../src/profile/files.js';
 import type { ProfileSnapshot } from '../../src/as/context.js';
 import { startAs, type AsServer, type AsStartOptions } from '../../src/as/server.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-export function tempDir(prefix = 'fapi-as-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
+export { tempDir };
 
 export async function snapshotOf(paths = ['profiles']): Promise<ProfileSnapshot> {
   const set = await loadProfiles(paths, { strict: true });

@@ -1,14 +1,11 @@
 /** Facts of the `par` stage: a pushed authorization request (RFC 9126) after client authentication. */
-import { clientFacts, type RegisteredClient } from '../clients.js';
+import { authenticatedRequest, type RegisteredClient } from '../clients.js';
 import type { Exchange } from '../exchange.js';
 import type { Params } from '../http.js';
 
 export function parFacts(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, form: Params, proofJkt: string | undefined): Record<string, unknown> {
   return {
-    time: x.now,
-    issuer: x.ctx.config.issuer,
-    client: clientFacts(client),
-    client_authenticated: true,
+    ...authenticatedRequest(x, client),
     params,
     form_parameters: Object.keys(form),
     request_object_used: false,

@@ -1,6 +1,6 @@
 /** Facts of the `token` stage: a token request after client authentication, with the grant it redeems. */
 import { createHash } from 'node:crypto';
-import { clientFacts, type RegisteredClient } from '../clients.js';
+import { authenticatedRequest, type RegisteredClient } from '../clients.js';
 import type { Exchange } from '../exchange.js';
 import type { Params } from '../http.js';
 import type { CodeRecord } from '../steps/authorization-response.js';
@@ -44,10 +44,7 @@ export function tokenFacts(
 ): Record<string, unknown> {
   const params = Object.fromEntries(Object.entries(form).filter(([k]) => !CLIENT_AUTH_PARAMS.has(k)));
   return {
-    time: x.now,
-    issuer: x.ctx.config.issuer,
-    client: clientFacts(client),
-    client_authenticated: true,
+    ...authenticatedRequest(x, client),
     params,
     ...(redeemed.code ? { code: redeemed.code } : {}),
     ...(redeemed.refresh_token ? { refresh_token: redeemed.refresh_token } : {}),
