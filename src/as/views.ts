@@ -14,10 +14,11 @@ export function escapeHtml(value: unknown): string {
  * Headers of every page: no caching, no framing, no script, forms only to ourselves — and to the
  * one client origin a form's answer redirects to (browsers apply form-action to redirects too).
  */
-export function sendPage(res: ServerResponse, status: number, html: string, formTarget?: string): void {
+export function sendPage(res: ServerResponse, status: number, html: string, formTarget?: string, scriptSource?: string): void {
   const target = formTarget ? ` ${originOf(formTarget)}` : '';
+  const script = scriptSource ? `; script-src ${scriptSource}` : '';
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Security-Policy', `default-src 'none'; img-src https:; style-src 'unsafe-inline'; form-action 'self'${target}; frame-ancestors 'none'; base-uri 'none'`);
+  res.setHeader('Content-Security-Policy', `default-src 'none'; img-src https:; style-src 'unsafe-inline'; form-action 'self'${target}; frame-ancestors 'none'; base-uri 'none'${script}`);
   res.setHeader('X-Frame-Options', 'DENY');
   res.setHeader('Referrer-Policy', 'no-referrer');
   sendHtml(res, status, html);

@@ -186,12 +186,18 @@ describe('authorization endpoint', () => {
     expect(back.location?.searchParams.get('state')).toBe(res.pushed!.state);
   });
 
-  it('refuses a request that did not go through PAR, without redirecting', async () => {
+  it('refuses a request that did not go through PAR: invalid_request to a registered redirect URI, else a page', async () => {
     const { challenge } = pkce();
-    const back = await authorize(c, { client_id: c.clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' });
-    expect(back.status).toBe(400);
-    expect(back.location).toBeUndefined();
-    expect(back.text).toContain('FAPI2-SP-FINAL-5.3.2.2-3');
+    const query = { client_id: c.clientId, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' };
+    const back = await authorize(c, { ...query, redirect_uri: REDIRECT_URI });
+    expect(back.status).toBe(303);
+    expect(back.location!.searchParams.get('error')).toBe('invalid_request');
+    expect(back.location!.searchParams.get('error_description')).toContain('FAPI2-SP-FINAL-5.3.2.2-3');
+    expect(back.location!.searchParams.get('code')).toBeNull();
+    const elsewhere = await authorize(c, { ...query, redirect_uri: 'https://attacker.example/cb' });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.location).toBeUndefined();
+    expect(elsewhere.text).toContain('FAPI2-SP-FINAL-5.3.2.2-3');
   });
 
   it('refuses a request_uri pushed by another client, without redirecting', async () => {

@@ -1,29 +1,33 @@
 /**
- * The authorization endpoint. The request names a client and a pushed request; the client's
- * profile judges it (`authorization` stage, with the pushed parameters as the request, RFC 9126
- * §4). A refusal goes back to the client's redirect URI when that URI is known to be the client's
- * (it came with the client's own authenticated push), otherwise to an error page: an unverified
- * redirect URI is never followed. An accepted request goes to the login and consent page, or in
- * development mode straight to approval by the first demo user.
+ * The authorization endpoint. The request names a client and carries its authorization request in
+ * one of three ways: a pushed request_uri (RFC 9126, the pushed parameters are the request), a
+ * request object (RFC 9101, its claims are the request), or plain parameters. The client's profile
+ * judges it (`authorization` stage) and decides which ways it accepts. A refusal goes back to the
+ * client's redirect URI only when that URI is known to be the client's (its own authenticated push,
+ * or a URI it registered, exactly); otherwise to an error page: an unverified redirect URI is never
+ * followed. An accepted request goes to the login and consent page, or in development mode
+ * straight to approval by the first demo user.
  */
 import type { IncomingMessage } from 'node:http';
 import { adoptClient, findClient, type RegisteredClient } from '../clients.js';
 import type { AsContext } from '../context.js';
 import { invalidRequest, OAuthError } from '../errors.js';
 import { asOAuthError, enforce, logExchange, runExchange, type Exchange, type Handler } from '../exchange.js';
-import { authorizationFacts } from '../facts/authorization.js';
+import { authorizationFacts, type AuthorizationRequest } from '../facts/authorization.js';
 import { parseParams, queryParams, readBody, FORM_MAX_BYTES, type Params } from '../http.js';
-import { issueCode, redirectError, respondToClient, responseModeOf } from '../steps/authorization-response.js';
+import { answerWithCode, redirectError } from '../steps/authorization-response.js';
+import { authorizationParams } from '../steps/authorization-params.js';
 import { checkTls } from '../steps/tls.js';
-import { consumePushedRequest, findPushedRequest, type PushedRequest } from '../steps/pushed-requests.js';
+import { consumePushedRequest, findPushedRequest, REQUEST_URI_PREFIX } from '../steps/pushed-requests.js';
+import { unpackRequestObject, withoutRequest } from '../steps/request-object.js';
 import { startInteraction } from './interaction.js';
 import type { User } from '../users.js';
 import { errorPage, sendPage } from '../views.js';
 
-/** Where a refusal may be sent: the redirect URI of a request the client itself pushed. */
+/** Where a refusal may be sent: the client, and the parameters of a request whose redirect URI is known to be its own. */
 export interface Trusted {
   client?: RegisteredClient;
-  pushed?: PushedRequest;
+  params?: Record<string, unknown>;
 }
 
 /** A browser endpoint: a refusal goes to the client (when safe) or to an error page, never as JSON. */
@@ -33,7 +37,7 @@ export function browserEndpoint(ctx: AsContext, name: string, steps: (x: Exchang
     const t: Trusted = {};
     trusted.set(x, t);
     return steps(x, t);
-  }, (x, error) => refuse(x, trusted.get(x) ?? {}, error));
+  }, (x, error) => void refuse(x, trusted.get(x) ?? {}, error));
 }
 
 export function authorizationEndpoint(ctx: AsContext): Handler {
@@ -47,20 +51,45 @@ async function authorize(x: Exchange, trusted: Trusted): Promise<void> {
   adoptClient(x, client);
   trusted.client = client;
   checkTls(x, 'browser', 'authorization');
-  const found = await findPushedRequest(x, query.request_uri);
-  const peeked = found?.value;
-  if (peeked?.client_id === client.client_id) trusted.pushed = peeked;
-  enforce(x, 'authorization', authorizationFacts(x, client, query, { named: query.request_uri !== undefined, pushed: peeked, usedBefore: found?.consumed }));
-  // The profile accepted the request; the server serves it only from the client's own pushed request.
-  const pushed = trusted.pushed;
-  if (!pushed) throw invalidRequest('this server takes authorization requests only as pushed requests of the same client (RFC 9126)');
+  const request = await readRequest(x, client, query);
+  if (redirectsToClient(client, request)) trusted.params = request.params;
+  enforce(x, 'authorization', authorizationFacts(x, client, request));
   if (x.ctx.config.dev) {
     const user = x.ctx.users.first();
     if (!user) throw new OAuthError('access_denied', 'development mode has no demo user to log in');
-    await completeAuthorization(x, client, pushed, query, user, x.now, x.now);
+    await completeAuthorization(x, client, request, user, x.now, x.now);
     return;
   }
-  await startInteraction(x, client, pushed, query);
+  await startInteraction(x, client, request);
+}
+
+/** The request in the form it came: a pushed request_uri, a request object by value, or parameters. */
+async function readRequest(x: Exchange, client: RegisteredClient, query: Params): Promise<AuthorizationRequest> {
+  if (query.request_uri !== undefined) {
+    // Only request_uris of pushed requests are taken; request objects by reference are not fetched.
+    if (!query.request_uri.startsWith(REQUEST_URI_PREFIX)) throw new OAuthError('request_uri_not_supported', 'only request_uri values from this server\'s PAR endpoint are accepted');
+    const found = await findPushedRequest(x, query.request_uri);
+    const pushed = found?.value;
+    return {
+      query, params: pushed?.params ?? authorizationParams(query), requestObjectUsed: pushed?.request_object_used ?? false,
+      pushed: { request: pushed, usedBefore: found?.consumed ?? false },
+    };
+  }
+  if (query.request !== undefined) {
+    const outer = authorizationParams(query);
+    return { query, params: await unpackRequestObject(x, client, query.request, 'authorization', withoutRequest(outer)), requestObjectUsed: true };
+  }
+  return { query, params: authorizationParams(query), requestObjectUsed: false };
+}
+
+/**
+ * Whether an answer may go to the request's redirect URI: a pushed request of this very client
+ * (authenticated at PAR), or a URI the client registered, character for character.
+ */
+function redirectsToClient(client: RegisteredClient, request: AuthorizationRequest): boolean {
+  if (request.pushed) return request.pushed.request?.client_id === client.client_id;
+  const uri = request.params.redirect_uri;
+  return typeof uri === 'string' && (client.metadata.redirect_uris ?? []).includes(uri);
 }
 
 /** GET takes the query; POST (OpenID Connect Core §3.1.2.1) a form body. */
@@ -74,25 +103,26 @@ async function requestParams(req: IncomingMessage): Promise<Params> {
 }
 
 /**
- * Approval: the pushed request is used up (atomically; a second approval of the same request_uri
- * is judged as a reuse), a code is issued and sent to the client. `receivedAt` is when the
+ * Approval. A pushed request is used up (atomically; a second approval of the same request_uri
+ * is judged as a reuse); a code is issued and sent to the client. `receivedAt` is when the
  * authorization request arrived: the facts describe that request.
  */
-export async function completeAuthorization(x: Exchange, client: RegisteredClient, pushed: PushedRequest, query: Params, user: User, receivedAt: number, authTime: number): Promise<void> {
-  const consumed = await consumePushedRequest(x, pushed.request_uri);
-  enforce(x, 'authorization', authorizationFacts(x, client, query, { named: true, pushed: consumed?.pushed, usedBefore: consumed?.replayed ?? true }, receivedAt));
-  const code = await issueCode(x, client, pushed, user, authTime);
-  respondToClient(x, pushed.params.redirect_uri as string, responseModeOf(pushed.params), { code, state: pushed.params.state as string | undefined });
+export async function completeAuthorization(x: Exchange, client: RegisteredClient, request: AuthorizationRequest, user: User, receivedAt: number, authTime: number): Promise<void> {
+  const pushed = request.pushed?.request;
+  if (pushed) {
+    const consumed = await consumePushedRequest(x, pushed.request_uri);
+    enforce(x, 'authorization', authorizationFacts(x, client, { ...request, pushed: { request: consumed?.pushed, usedBefore: consumed?.replayed ?? true } }, receivedAt));
+  }
+  await answerWithCode(x, client, { params: request.params, ...(pushed?.dpop_jkt ? { dpopJkt: pushed.dpop_jkt } : {}) }, user, authTime);
   logExchange(x, 'authorization', undefined, 'code issued');
 }
 
 /** A refusal: to the client's redirect URI when it is known to be the client's, else an error page. */
-export function refuse(x: Exchange, trusted: Trusted, error: OAuthError): void {
+export async function refuse(x: Exchange, trusted: Trusted, error: OAuthError): Promise<void> {
   logExchange(x, 'authorization', error);
-  const redirectUri = trusted.pushed?.params.redirect_uri;
-  if (trusted.pushed && typeof redirectUri === 'string' && error.status < 500) {
+  if (trusted.client && trusted.params && error.status < 500) {
     try {
-      redirectError(x, redirectUri, trusted.pushed.params, error);
+      await redirectError(x, trusted.client, trusted.params, error);
       return;
     } catch (e) {
       // The profile refused the error response itself (the server's fault): nothing goes to the client.

@@ -10,11 +10,11 @@ import { adoptClient, findClient, type RegisteredClient } from '../clients.js';
 import type { AsContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import type { Exchange, Handler } from '../exchange.js';
-import { readForm, segmentAfter, type Params } from '../http.js';
+import { readForm, segmentAfter } from '../http.js';
 import { sendRedirect, setCookie } from '../respond.js';
 import { PATHS } from '../options.js';
 import { credentialHash, randomCredential } from '../steps/credentials.js';
-import type { PushedRequest } from '../steps/pushed-requests.js';
+import type { AuthorizationRequest } from '../facts/authorization.js';
 import { consentPage, sendPage } from '../views.js';
 import { browserEndpoint, completeAuthorization } from './authorize.js';
 
@@ -25,8 +25,7 @@ const COOKIE = 'fapi_interaction';
 interface Interaction {
   id: string;
   client_id: string;
-  pushed: PushedRequest;
-  query: Params;
+  request: AuthorizationRequest;
   /** When the authorization request arrived (the facts of its approval use this time). */
   received_at: number;
   browser: string;
@@ -35,11 +34,11 @@ interface Interaction {
 }
 
 /** Records the accepted request and sends the browser to the page, bound to it by a cookie. */
-export async function startInteraction(x: Exchange, client: RegisteredClient, pushed: PushedRequest, query: Params): Promise<void> {
+export async function startInteraction(x: Exchange, client: RegisteredClient, request: AuthorizationRequest): Promise<void> {
   const id = randomCredential();
   const browser = randomCredential();
   const interaction: Interaction = {
-    id, client_id: client.client_id, pushed, query, received_at: x.now, browser: credentialHash(browser), csrf: randomBytes(24).toString('base64url'), attempts: 0,
+    id, client_id: client.client_id, request, received_at: x.now, browser: credentialHash(browser), csrf: randomBytes(24).toString('base64url'), attempts: 0,
   };
   await x.ctx.store.set('interaction', id, interaction, INTERACTION_TTL);
   const path = `${PATHS.interaction}/${id}`;
@@ -77,7 +76,7 @@ async function load(x: Exchange): Promise<{ interaction: Interaction; client: Re
 }
 
 function page(x: Exchange, interaction: Interaction, client: RegisteredClient, status = 200, error?: string, username?: string): void {
-  const p = interaction.pushed.params;
+  const p = interaction.request.params;
   sendPage(x.res, status, consentPage({
     action: `${PATHS.interaction}/${interaction.id}`,
     csrf: interaction.csrf,
@@ -103,7 +102,7 @@ export function interactionSubmit(ctx: AsContext): Handler {
     const { interaction, client } = await load(x);
     const form = await readForm(x.req);
     if (!same(form.csrf ?? '', interaction.csrf)) throw new OAuthError('invalid_request', 'the form is stale or was not sent from this page; start again from the application');
-    Object.assign(trusted, { client, pushed: interaction.pushed });
+    Object.assign(trusted, { client, params: interaction.request.params });
     if (form.action === 'deny') {
       await x.ctx.store.delete('interaction', interaction.id);
       throw new OAuthError('access_denied', 'the user denied the request');
@@ -120,6 +119,6 @@ export function interactionSubmit(ctx: AsContext): Handler {
       return;
     }
     await x.ctx.store.delete('interaction', interaction.id);
-    await completeAuthorization(x, client, interaction.pushed, interaction.query, user, interaction.received_at, x.now);
+    await completeAuthorization(x, client, interaction.request, user, interaction.received_at, x.now);
   });
 }

@@ -10,6 +10,7 @@ import { sendJson } from '../respond.js';
 import { parFacts } from '../facts/par.js';
 import { authenticateClient } from '../steps/authenticate-client.js';
 import { authorizationParams } from '../steps/authorization-params.js';
+import { unpackRequestObject, withoutRequest } from '../steps/request-object.js';
 import { checkDpopProof } from '../steps/dpop.js';
 import { pushRequest } from '../steps/pushed-requests.js';
 
@@ -19,9 +20,12 @@ export function parEndpoint(ctx: AsContext) {
     const form = await readForm(x.req, { anyMethod: true });
     const client = await authenticateClient(x, form, 'par');
     const proof = await checkDpopProof(x, { endpoint: 'par', htm: x.req.method ?? '', htu: ctx.config.urls.par });
-    const params = authorizationParams(form);
-    enforce(x, 'par', parFacts(x, client, params, form, proof?.jkt));
-    const pushed = await pushRequest(x, client, params, proof?.jkt);
+    const outer = authorizationParams(form);
+    // A signed request object is the whole request (RFC 9101 §6.3, RFC 9126 §3).
+    const params = typeof outer.request === 'string' ? await unpackRequestObject(x, client, outer.request, 'par', withoutRequest(outer)) : outer;
+    const signed = params !== outer;
+    enforce(x, 'par', parFacts(x, client, params, form, signed, proof?.jkt));
+    const pushed = await pushRequest(x, client, params, signed, proof?.jkt);
     x.res.setHeader('Cache-Control', 'no-store');
     sendJson(x.res, 201, { request_uri: pushed.request_uri, expires_in: pushed.expires_in });
   });

@@ -13,14 +13,18 @@ function header(x: Exchange, name: string): Record<string, string> {
   return value === undefined ? {} : { [name]: String(value).slice(0, 2048) };
 }
 
-export function authorizationResponseFacts(x: Exchange, status: number, mode: string, params: Readonly<Record<string, string>>): Record<string, unknown> {
+/**
+ * `params` are the response's parameters and `iss` the issuer it states (for JARM, inside the
+ * response JWT); `names` the parameter names actually sent.
+ */
+export function authorizationResponseFacts(x: Exchange, status: number, mode: string, params: Readonly<Record<string, string>>, names: readonly string[]): Record<string, unknown> {
   return {
     time: x.now,
     issuer: x.ctx.config.issuer,
     ...(x.client ? { client: clientFacts(x.client) } : {}),
     status,
     response_mode: mode,
-    parameters: Object.keys(params),
+    parameters: [...names],
     ...(params.iss !== undefined ? { iss: params.iss } : {}),
     ...(params.error !== undefined ? { error: params.error } : {}),
     headers: { ...header(x, 'strict-transport-security'), ...header(x, 'access-control-allow-origin') },

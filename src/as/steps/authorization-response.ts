@@ -1,17 +1,23 @@
 /**
  * The end of an authorization: a grant and a code for the approved request, and the answer to the
- * client's redirect URI — a 303 (FAPI 2.0 SP §5.3.2.2-10/-11) carrying iss (RFC 9207) on success
- * and on error alike. The redirect URI keeps its own query; parameters are appended to it.
+ * client's redirect URI, success and error alike, in the response mode the request asked for:
+ * parameters in the query or fragment of a 303 (FAPI 2.0 SP §5.3.2.2-10/-11) or an auto-posted form
+ * (OAuth 2.0 Form Post), always with iss (RFC 9207); or one signed `response` JWT (JARM) carrying
+ * them, iss inside. A hybrid request (`code id_token`, FAPI 1.0) gets an ID token with c_hash and
+ * s_hash as its detached signature. What is sent is the profile's to accept first
+ * (`authorization_response` stage). The redirect URI keeps its own query.
  */
+import { createHash } from 'node:crypto';
+import { errorDescriptionText } from '../../engine/oauth-errors.js';
 import type { RegisteredClient } from '../clients.js';
+import { OAuthError } from '../errors.js';
 import { enforce, type Exchange } from '../exchange.js';
 import { authorizationResponseFacts } from '../facts/responses.js';
-import { errorDescriptionText } from '../../engine/oauth-errors.js';
-import type { OAuthError } from '../errors.js';
 import { sendRedirect } from '../respond.js';
 import type { User } from '../users.js';
+import { escapeHtml, sendPage } from '../views.js';
 import { randomCredential } from './credentials.js';
-import type { PushedRequest } from './pushed-requests.js';
+import { issueIdToken, signingAlg } from './id-token.js';
 
 /** How long past its lifetime a code is remembered, so a replay is recognised (and its grant revoked). */
 const CODE_GRACE_SECONDS = 600;
@@ -34,6 +40,7 @@ export interface CodeRecord {
   dpop_jkt?: string;
   scope: string;
   nonce?: string;
+  acr?: string;
   sub: string;
   auth_time: number;
   issued_at: number;
@@ -44,9 +51,19 @@ export const GRANT_TTL_SECONDS = 90 * 86_400;
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+function optional(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Record<string, string>;
+}
+
+/** The approved request: its parameters, and the key a code from it is bound to (dpop_jkt, or the PAR proof's). */
+export interface ApprovedRequest {
+  params: Record<string, unknown>;
+  dpopJkt?: string;
+}
+
 /** Records the grant the user approved and a code for it; returns the code. */
-export async function issueCode(x: Exchange, client: RegisteredClient, pushed: PushedRequest, user: User, authTime: number): Promise<string> {
-  const p = pushed.params;
+export async function issueCode(x: Exchange, client: RegisteredClient, request: ApprovedRequest, user: User, authTime: number): Promise<string> {
+  const p = request.params;
   const grant: Grant = {
     grant_id: randomCredential(), client_id: client.client_id, sub: user.sub, scope: str(p.scope) ?? '', created_at: x.now,
     ...(p.authorization_details !== undefined ? { authorization_details: p.authorization_details } : {}),
@@ -56,7 +73,7 @@ export async function issueCode(x: Exchange, client: RegisteredClient, pushed: P
     client_id: client.client_id, grant_id: grant.grant_id, scope: grant.scope, sub: user.sub, auth_time: authTime, issued_at: x.now,
     ...optional({
       redirect_uri: str(p.redirect_uri), code_challenge: str(p.code_challenge), code_challenge_method: str(p.code_challenge_method),
-      dpop_jkt: pushed.dpop_jkt, nonce: str(p.nonce),
+      dpop_jkt: request.dpopJkt, nonce: str(p.nonce), acr: requestedAcr(p),
     }),
     ...(p.authorization_details !== undefined ? { authorization_details: p.authorization_details } : {}),
   };
@@ -66,42 +83,91 @@ export async function issueCode(x: Exchange, client: RegisteredClient, pushed: P
   return code;
 }
 
-function optional(values: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Record<string, string>;
+/** The acr the request asked for: the first of acr_values, or an essential acr in the claims parameter (OIDC Core §5.5.1.1). */
+function requestedAcr(p: Record<string, unknown>): string | undefined {
+  const fromValues = str(p.acr_values)?.split(' ').find(Boolean);
+  if (fromValues) return fromValues;
+  try {
+    const claims = typeof p.claims === 'string' ? (JSON.parse(p.claims) as { id_token?: { acr?: { value?: unknown; values?: unknown[] } } }) : undefined;
+    const acr = claims?.id_token?.acr;
+    return str(acr?.value) ?? str(acr?.values?.[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * The response modes this server implements for `code`. The profile's response_modes setting
- * says what is allowed; the server offers (and advertises) the part of it that it implements.
+ * The response modes this server implements for `code` and `code id_token`: the profile's
+ * response_modes setting says which of them a request may use.
  */
-export const IMPLEMENTED_RESPONSE_MODES = ['query', 'fragment'] as const;
+export const IMPLEMENTED_RESPONSE_MODES = ['query', 'fragment', 'form_post', 'jwt', 'query.jwt', 'fragment.jwt', 'form_post.jwt'] as const;
 export type ResponseMode = (typeof IMPLEMENTED_RESPONSE_MODES)[number];
 
-/** The response mode the request asked for; query when it named none (RFC 6749 for `code`). */
+/**
+ * The response mode of a request: the one it asks for, else the default of its response type
+ * (query for code, fragment when an ID token travels in the front channel; OAuth 2.0 Multiple
+ * Response Types §5, JARM §2.3.4 for `jwt`).
+ */
 export function responseModeOf(params: Record<string, unknown>): ResponseMode {
-  return params.response_mode === 'fragment' ? 'fragment' : 'query';
+  const hybrid = str(params.response_type)?.split(' ').includes('id_token') ?? false;
+  const asked = (IMPLEMENTED_RESPONSE_MODES as readonly string[]).includes(str(params.response_mode) ?? '') ? (params.response_mode as ResponseMode) : undefined;
+  if (asked === 'jwt') return hybrid ? 'fragment.jwt' : 'query.jwt';
+  return asked ?? (hybrid ? 'fragment' : 'query');
+}
+
+/** The success response: the code, the state, and in a hybrid response the ID token signing both. */
+export async function answerWithCode(x: Exchange, client: RegisteredClient, request: ApprovedRequest, user: User, authTime: number): Promise<void> {
+  const p = request.params;
+  const code = await issueCode(x, client, request, user, authTime);
+  const state = str(p.state);
+  const hybrid = str(p.response_type)?.split(' ').includes('id_token') ?? false;
+  const idToken = hybrid
+    ? await issueIdToken(x, client, {
+      sub: user.sub, scope: str(p.scope) ?? '', code, auth_time: authTime,
+      ...optional({ nonce: str(p.nonce), state, acr: requestedAcr(p) }),
+    }, (x.profile.settings.lifetimes as { authorization_code: number }).authorization_code * 5)
+    : undefined;
+  await respondToClient(x, client, p, { code, state, id_token: idToken });
+}
+
+/** An error sent to the client's redirect URI (RFC 6749 §4.1.2.1), in the request's response mode. */
+export async function redirectError(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, error: OAuthError): Promise<void> {
+  await respondToClient(x, client, params, { error: error.error, error_description: errorDescriptionText(error.description, 300), state: str(params.state) });
 }
 
 /** FAPI 2.0 SP §5.3.2.2-11: the user agent is redirected with 303. */
 const REDIRECT_STATUS = 303;
 
-/**
- * Sends the authorization response to the client, once the profile accepts it
- * (`authorization_response` stage): a 303 with the parameters in the query or fragment.
- */
-export function respondToClient(x: Exchange, redirectUri: string, mode: ResponseMode, params: Record<string, string | undefined>): void {
-  const all = { ...optional(params), iss: x.ctx.config.issuer };
+/** Sends the answer to the client, once the profile accepts what would be sent. */
+export async function respondToClient(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, body: Record<string, string | undefined>): Promise<void> {
+  const redirectUri = str(params.redirect_uri);
+  if (!redirectUri) throw new OAuthError('server_error', 'the request has no redirect_uri to answer to', 500);
+  const mode = responseModeOf(params);
+  const plain = { ...optional(body), iss: x.ctx.config.issuer };
+  const sent = mode.endsWith('.jwt') ? { response: await jarmResponse(x, client, plain) } : plain;
   x.res.setHeader('Cache-Control', 'no-store');
-  enforce(x, 'authorization_response', authorizationResponseFacts(x, REDIRECT_STATUS, mode, all));
-  const separator = mode === 'fragment' ? '#' : redirectUri.includes('?') ? '&' : '?';
-  sendRedirect(x.res, `${redirectUri}${separator}${new URLSearchParams(all).toString()}`, REDIRECT_STATUS);
+  const formPost = mode.startsWith('form_post');
+  // For JARM the iss judged is the one inside the response JWT (RFC 9207 §2.4).
+  enforce(x, 'authorization_response', authorizationResponseFacts(x, formPost ? 200 : REDIRECT_STATUS, mode, { ...sent, iss: plain.iss }, Object.keys(sent)));
+  if (formPost) return postForm(x, redirectUri, sent);
+  const separator = mode.startsWith('fragment') ? '#' : redirectUri.includes('?') ? '&' : '?';
+  sendRedirect(x.res, `${redirectUri}${separator}${new URLSearchParams(sent).toString()}`, REDIRECT_STATUS);
 }
 
-/** An error sent to the client's redirect URI (RFC 6749 §4.1.2.1), with state and iss. */
-export function redirectError(x: Exchange, redirectUri: string, params: Record<string, unknown>, error: OAuthError): void {
-  respondToClient(x, redirectUri, responseModeOf(params), {
-    error: error.error,
-    error_description: errorDescriptionText(error.description, 300),
-    state: str(params.state),
-  });
+/** JARM §2.1: the parameters as claims of a JWT signed for the client, with iss, aud and exp. */
+async function jarmResponse(x: Exchange, client: RegisteredClient, claims: Record<string, string>): Promise<string> {
+  const allowed = (x.profile.settings.signing_algs as { authorization_response: string[] }).authorization_response;
+  const alg = signingAlg(x, client.metadata.authorization_signed_response_alg, allowed);
+  if (!alg || !x.ctx.keys().has(alg)) throw new OAuthError('server_error', 'the server has no key to sign authorization responses with', 500);
+  const lifetime = Math.min(600, (x.profile.settings.jarm as { max_lifetime: number }).max_lifetime);
+  return x.ctx.keys().sign(alg, { ...claims, aud: client.client_id, exp: x.now + lifetime });
+}
+
+/** OAuth 2.0 Form Post Response Mode: a page that posts the parameters to the redirect URI at once. */
+function postForm(x: Exchange, redirectUri: string, params: Record<string, string>): void {
+  const script = 'document.forms[0].submit()';
+  const hash = createHash('sha256').update(script).digest('base64');
+  const inputs = Object.entries(params).map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('');
+  sendPage(x.res, 200, `<!doctype html><html><head><title>Submit</title></head><body><form method="post" action="${escapeHtml(redirectUri)}">${inputs}<noscript><button type="submit">Continue</button></noscript></form><script>${script}</script></body></html>`,
+    redirectUri, `'sha256-${hash}'`);
 }

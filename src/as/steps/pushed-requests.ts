@@ -17,6 +17,8 @@ export interface PushedRequest {
   request_uri: string;
   client_id: string;
   params: Record<string, unknown>;
+  /** The parameters came from a signed request object. */
+  request_object_used: boolean;
   /** The key a code issued from this request is bound to (dpop_jkt, or the PAR proof's key). */
   dpop_jkt?: string;
   issued_at: number;
@@ -29,12 +31,12 @@ export function requestUriLifetime(x: Exchange): number {
   return Math.min(x.ctx.config.requestUriLifetime, max);
 }
 
-export async function pushRequest(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, proofJkt: string | undefined): Promise<PushedRequest & { expires_in: number }> {
+export async function pushRequest(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, signed: boolean, proofJkt: string | undefined): Promise<PushedRequest & { expires_in: number }> {
   const lifetime = requestUriLifetime(x);
   const requestUri = `${REQUEST_URI_PREFIX}${randomCredential()}`;
   const dpopJkt = typeof params.dpop_jkt === 'string' ? params.dpop_jkt : proofJkt;
   const pushed: PushedRequest = {
-    request_uri: requestUri, client_id: client.client_id, params, issued_at: x.now, expires_at: x.now + lifetime,
+    request_uri: requestUri, client_id: client.client_id, params, request_object_used: signed, issued_at: x.now, expires_at: x.now + lifetime,
     ...(dpopJkt ? { dpop_jkt: dpopJkt } : {}),
   };
   await x.ctx.store.set('pushed_request', requestUri, pushed, lifetime + GRACE_SECONDS);

@@ -6,6 +6,7 @@
 import type { RegisteredClient } from '../clients.js';
 import type { Exchange } from '../exchange.js';
 import { credentialHash, randomCredential } from './credentials.js';
+import { issueIdToken } from './id-token.js';
 import { GRANT_TTL_SECONDS } from './authorization-response.js';
 import type { SenderConstraint } from '../facts/token.js';
 
@@ -44,6 +45,7 @@ export interface TokenBasis {
   grant_id?: string;
   auth_time?: number;
   nonce?: string;
+  acr?: string;
   authorization_details?: unknown;
 }
 
@@ -74,15 +76,6 @@ export function confirmationOf(binding: SenderConstraint | undefined): Confirmat
   if (binding?.method === 'dpop' && binding.dpop_jkt) return { jkt: binding.dpop_jkt };
   if (binding?.method === 'mtls' && binding.mtls_thumbprint) return { 'x5t#S256': binding.mtls_thumbprint };
   return undefined;
-}
-
-/** The ID token algorithm: the client's registered one, else the first the profile allows that the AS has a key for. */
-export function idTokenAlg(x: Exchange, client: RegisteredClient): string | undefined {
-  const registered = client.metadata.id_token_signed_response_alg;
-  if (typeof registered === 'string') return registered;
-  const allowed = (x.profile.settings.signing_algs as { id_token: string[] }).id_token;
-  const keys = x.ctx.keys();
-  return allowed.find((alg) => keys.has(alg));
 }
 
 export interface Minted {
@@ -116,7 +109,13 @@ export async function mintTokens(x: Exchange, client: RegisteredClient, basis: T
     }];
     response.refresh_token = token;
   }
-  if (options.idToken && basis.sub) response.id_token = await idToken(x, client, basis, lifetime);
+  if (options.idToken && basis.sub) {
+    response.id_token = await issueIdToken(x, client, {
+      sub: basis.sub, scope: basis.scope,
+      ...(basis.nonce !== undefined ? { nonce: basis.nonce } : {}), ...(basis.auth_time !== undefined ? { auth_time: basis.auth_time } : {}),
+      ...(basis.acr !== undefined ? { acr: basis.acr } : {}),
+    }, lifetime);
+  }
   return {
     response,
     cnf,
@@ -125,20 +124,6 @@ export async function mintTokens(x: Exchange, client: RegisteredClient, basis: T
       if (refresh) await x.ctx.store.set('refresh_token', credentialHash(refresh[0]), refresh[1], refresh[1].expires_at - x.now);
     },
   };
-}
-
-async function idToken(x: Exchange, client: RegisteredClient, basis: TokenBasis, lifetime: number): Promise<string> {
-  const alg = idTokenAlg(x, client);
-  if (!alg) throw new Error('no signing key for any ID token algorithm the profile allows');
-  const user = basis.sub ? x.ctx.users.bySub(basis.sub) : undefined;
-  const scopes = new Set(basis.scope.split(' '));
-  return x.ctx.keys().sign(alg, {
-    iss: x.ctx.config.issuer, sub: basis.sub, aud: client.client_id, iat: x.now, exp: x.now + lifetime,
-    ...(basis.auth_time !== undefined ? { auth_time: basis.auth_time } : {}),
-    ...(basis.nonce !== undefined ? { nonce: basis.nonce } : {}),
-    ...(user && scopes.has('profile') ? { name: user.name } : {}),
-    ...(user && scopes.has('email') ? { email: user.email } : {}),
-  });
 }
 
 /** A presented access token's record, if it is one the AS issued (expired ones included, for the facts). */
