@@ -74,7 +74,7 @@ export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[]
   if (!profile) return [`the default profile '${ctx.config.defaultProfile}' is not loaded (loaded: ${snapshot.ids.join(', ') || 'none'})`];
   const reason = servable(profile);
   if (reason) return [`the default profile '${profile.id}' cannot be served: ${reason}`];
-  const problems = discoveryProblems(ctx, snapshot).map((p) => `discovery metadata refused by ${profile.id}: ${p}`);
+  const problems = discoveryProblems(ctx, snapshot);
   const facts = serverFacts(ctx.now(), ctx.config.issuer, ctx.keys(), tlsPolicy(servedSettings(snapshot)), ctx.tls.certificate);
   for (const served of [...snapshot.profiles.values()].filter((p) => !servable(p))) {
     const decision = served.evaluate('server', facts);
@@ -84,10 +84,17 @@ export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[]
   return problems;
 }
 
-/** Keys for every algorithm the set allows for what the AS signs; returns the algorithms it made keys for. */
+/**
+ * Keys for every algorithm the set allows for what the AS signs (ID tokens, JARM responses,
+ * introspection responses); returns the algorithms it made keys for.
+ */
 function ensureKeys(file: KeyFileStore, snapshot: ProfileSnapshot, log: Logger): string[] {
   const settings = [...snapshot.profiles.values()].map((p) => p.settings);
-  const algorithms = [...new Set(settings.flatMap((s) => (s.signing_algs as { id_token: string[] }).id_token))];
+  type Signed = { id_token: string[]; authorization_response: string[]; introspection_response: string[] };
+  const algorithms = [...new Set(settings.flatMap((s) => {
+    const algs = s.signing_algs as Signed;
+    return [...algs.id_token, ...algs.authorization_response, ...algs.introspection_response];
+  }))];
   const rsaBits = Math.max(2048, ...settings.map((s) => (s.keys as { rsa_min_bits: number }).rsa_min_bits));
   const made = file.ensure(algorithms, rsaBits);
   if (made.length) log.info({ algorithms: made, file: file.path }, 'signing keys generated');

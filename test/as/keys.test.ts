@@ -22,12 +22,16 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 5000
 }
 
 describe('signing keys', () => {
-  it('are one per ID-token algorithm the profiles allow, each with a unique kid, private parts never published', async () => {
+  it('are one per algorithm the profiles allow for what the server signs, each with a unique kid, private parts never published', async () => {
     const dataDir = tempDir();
     const as = await startTestAs({ dataDir });
     try {
       const jwks = as.ctx.keys().jwks.keys;
-      const allowed = new Set([...as.snapshot.profiles.values()].flatMap((p) => (p.settings.signing_algs as { id_token: string[] }).id_token));
+      type Signed = { id_token: string[]; authorization_response: string[]; introspection_response: string[] };
+      const allowed = new Set([...as.snapshot.profiles.values()].flatMap((p) => {
+        const algs = p.settings.signing_algs as Signed;
+        return [...algs.id_token, ...algs.authorization_response, ...algs.introspection_response];
+      }));
       expect(jwks.map((k) => k.alg).sort()).toEqual([...allowed].sort());
       expect(new Set(jwks.map((k) => k.kid)).size).toBe(jwks.length);
       for (const k of jwks) expect(Object.keys(k).filter((m) => ['d', 'p', 'q', 'dp', 'dq', 'qi'].includes(m))).toEqual([]);

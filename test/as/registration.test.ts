@@ -65,14 +65,15 @@ describe('registration', () => {
     expect(wrongMedia.status).toBe(415);
   });
 
-  it('takes fapi_profile: a loaded, servable profile; refuses an unknown one and one needing signed messages', async () => {
+  it('takes fapi_profile: a loaded profile of a family the server implements; refuses an unknown one', async () => {
     const ok = await register(as, { redirect_uris: ['https://client.example/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [await jwkOf()] }, fapi_profile: 'fapi2-security' });
     expect(ok.status, ok.text).toBe(201);
     const unknown = await register(as, { redirect_uris: ['https://client.example/cb'], fapi_profile: 'no-such-profile' });
     expect(unknown.json.error).toBe('invalid_client_metadata');
     expect(unknown.json.error_description).toContain('not loaded');
-    const fapi1 = await register(as, { redirect_uris: ['https://client.example/cb'], fapi_profile: 'fapi1-advanced' });
-    expect(fapi1.json.error_description).toContain('cannot be served');
+    const fapi1 = await register(as, { redirect_uris: ['https://client.example/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [await jwkOf()] }, fapi_profile: 'fapi1-advanced' });
+    expect(fapi1.json.error).toBe('invalid_client_metadata');
+    expect(fapi1.json.error_description).toContain('FAPI1-ADV-5.2.2-5-registration');
   });
 });
 

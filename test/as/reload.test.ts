@@ -93,10 +93,10 @@ describe('compliance modes at runtime', () => {
     const second = await startAs({ port: 0, host: '127.0.0.1', dev: true, store: 'memory', dataDir: tempDir(), profile: 'acme', profiles: registry, log: pino({ level: 'silent' }) });
     try {
       const before = registry.current.generation;
-      writeFileSync(join(dir, 'acme.yaml'), `${overlay('ES256')}  request_object.required: { value: true }\n`);
+      writeFileSync(join(dir, 'acme.yaml'), `${overlay('ES256')}  credentials.min_entropy_bits: { value: 512 }\n`);
       const report = await registry.reload({ reason: 'test' });
       expect(report.swapped).toBe(false);
-      expect(report.errors.join('\n')).toMatch(/default profile 'acme' cannot be served: it requires signed request objects/);
+      expect(report.errors.join('\n')).toMatch(/the server's configuration is refused by acme: FAPI2-SP-FINAL-5.4.1-4-server/);
       expect(registry.current.generation).toBe(before);
       const c = new RawClient(second as TestAs, await keyPair());
       expect((await c.register({})).status).toBe(201);

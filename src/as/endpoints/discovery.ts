@@ -1,17 +1,27 @@
 /**
- * Discovery (RFC 8414, OpenID Connect Discovery 1.0) and the key set. The document is the default
- * profile's metadata() with the server's endpoints, narrowed to what this server implements and
- * has keys for, and it is checked by that profile's `discovery` stage before it is ever served:
- * at start-up (the server refuses to start) and for every new profile set (it refuses the set).
+ * Discovery (RFC 8414, OpenID Connect Discovery 1.0) and the key set. Each servable profile has
+ * its own document — its metadata() with the server's endpoints, narrowed to the algorithms the
+ * server has keys for — served at `?profile=<id>` and checked by that profile's `discovery` stage
+ * before it is ever served (the server refuses to start, or to take a new profile set, otherwise).
+ * The plain document advertises what at least one servable profile allows: lists are merged (the
+ * default profile's values first), a `require_*` flag holds only when every profile requires it,
+ * a `*_supported` flag when any supports it. No single profile judges that merged document; each
+ * client is held to its own profile's reading of it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../respond.js';
 import type { CompiledProfile } from '../../engine/compiled-profile.js';
 import type { AsContext, ProfileSnapshot } from '../context.js';
+import { OAuthError, sendOAuthError } from '../errors.js';
+import { queryParams } from '../http.js';
 import type { SigningKeys } from '../keys.js';
+import { sendJson } from '../respond.js';
+import { servable } from '../servable.js';
 import { IMPLEMENTED_RESPONSE_MODES } from '../steps/authorization-response.js';
 
 export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'accounts'];
+
+/** Members naming algorithms the server signs with: only those it has a key for are advertised. */
+const SIGNED_BY_SERVER = ['id_token_signing_alg_values_supported', 'authorization_signing_alg_values_supported', 'introspection_signing_alg_values_supported'];
 
 export function discoveryDocument(ctx: AsContext, profile: CompiledProfile, keys: SigningKeys): Record<string, unknown> {
   const u = ctx.config.urls;
@@ -27,49 +37,82 @@ export function discoveryDocument(ctx: AsContext, profile: CompiledProfile, keys
     scopes_supported: SCOPES_SUPPORTED,
     subject_types_supported: ['public'],
   });
-  const signable = (list: unknown) => (Array.isArray(list) ? list.filter((alg) => keys.has(alg as string)) : list);
-  const {
-    authorization_signing_alg_values_supported: _jarm, introspection_signing_alg_values_supported: _signedIntrospection,
-    id_token_encryption_alg_values_supported: _enc, id_token_encryption_enc_values_supported: _encEnc, ...kept
-  } = derived;
-  return {
-    ...kept,
+  const document: Record<string, unknown> = {
+    ...derived,
     response_modes_supported: (derived.response_modes_supported as string[]).filter((m) => (IMPLEMENTED_RESPONSE_MODES as readonly string[]).includes(m)),
-    id_token_signing_alg_values_supported: signable(derived.id_token_signing_alg_values_supported),
-    // Request objects come with the signed-messages support; until then the server takes none.
-    request_parameter_supported: false,
+    // Request objects by value (RFC 9101); by reference only as this server's pushed request_uris.
+    request_parameter_supported: true,
     request_uri_parameter_supported: false,
-    claims_parameter_supported: false,
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'name', 'email'],
+    claims_parameter_supported: true,
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'name', 'email'],
   };
-}
-
-const cache = new WeakMap<ProfileSnapshot, { keys: SigningKeys; document: Record<string, unknown> }>();
-
-/** The served document for a snapshot (computed once per snapshot and key set). */
-export function currentDocument(ctx: AsContext, snapshot: ProfileSnapshot): Record<string, unknown> {
-  const keys = ctx.keys();
-  const cached = cache.get(snapshot);
-  if (cached && cached.keys === keys) return cached.document;
-  const profile = snapshot.profiles.get(ctx.config.defaultProfile);
-  if (!profile) throw new Error(`the default profile '${ctx.config.defaultProfile}' is not loaded`);
-  const document = discoveryDocument(ctx, profile, keys);
-  cache.set(snapshot, { keys, document });
+  for (const member of SIGNED_BY_SERVER) {
+    const list = document[member];
+    if (Array.isArray(list)) document[member] = list.filter((alg) => keys.has(alg as string));
+  }
   return document;
 }
 
-/** What the profile's discovery stage says of the document; the list of violations, empty when allowed. */
+/** Merges documents: the first's order, the others' extra list members after; flags by their meaning. */
+function merged(documents: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...documents[0] };
+  for (const doc of documents.slice(1)) {
+    for (const [member, value] of Object.entries(doc)) {
+      const mine = out[member];
+      if (Array.isArray(value)) out[member] = [...new Set([...(Array.isArray(mine) ? mine : []), ...value])];
+      else if (typeof value === 'boolean') out[member] = member.startsWith('require_') ? mine === true && value : mine === true || value;
+      else if (mine === undefined) out[member] = value;
+    }
+  }
+  return out;
+}
+
+function servableProfiles(ctx: AsContext, snapshot: ProfileSnapshot): CompiledProfile[] {
+  const first = snapshot.profiles.get(ctx.config.defaultProfile);
+  const others = [...snapshot.profiles.values()].filter((p) => p !== first && !servable(p));
+  return first ? [first, ...others] : others;
+}
+
+const cache = new WeakMap<ProfileSnapshot, { keys: SigningKeys; documents: Map<string, Record<string, unknown>> }>();
+
+/** The document of a profile (or, without one, the merged document), computed once per snapshot and key set. */
+export function currentDocument(ctx: AsContext, snapshot: ProfileSnapshot, profileId?: string): Record<string, unknown> | undefined {
+  const keys = ctx.keys();
+  let entry = cache.get(snapshot);
+  if (!entry || entry.keys !== keys) {
+    entry = { keys, documents: new Map() };
+    cache.set(snapshot, entry);
+  }
+  const key = profileId ?? '';
+  let document = entry.documents.get(key);
+  if (!document) {
+    const profiles = servableProfiles(ctx, snapshot);
+    const chosen = profileId === undefined ? profiles : profiles.filter((p) => p.id === profileId);
+    if (!chosen.length) return undefined;
+    document = merged(chosen.map((p) => discoveryDocument(ctx, p, keys)));
+    entry.documents.set(key, document);
+  }
+  return document;
+}
+
+/** What each servable profile's `discovery` stage says of its own document: the violations, empty when all accept. */
 export function discoveryProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[] {
-  const profile = snapshot.profiles.get(ctx.config.defaultProfile);
-  if (!profile) return [`the default profile '${ctx.config.defaultProfile}' is not loaded`];
-  const decision = profile.evaluate('discovery', { metadata: currentDocument(ctx, snapshot), requested_issuer: ctx.config.issuer });
-  return decision.violations.map((v) => `${v.rule} [${v.clause}]: ${v.message}`);
+  return servableProfiles(ctx, snapshot).flatMap((profile) => {
+    const decision = profile.evaluate('discovery', { metadata: currentDocument(ctx, snapshot, profile.id), requested_issuer: ctx.config.issuer });
+    return decision.violations.map((v) => `discovery metadata refused by ${profile.id}: ${v.rule} [${v.clause}]: ${v.message}`);
+  });
 }
 
 export function discoveryEndpoint(ctx: AsContext) {
-  return (_req: IncomingMessage, res: ServerResponse) => {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const { profile } = queryParams(req);
+    const document = currentDocument(ctx, ctx.profiles(), profile);
+    if (!document) {
+      sendOAuthError(res, new OAuthError('invalid_request', `no profile '${String(profile).slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}' is served here`, 404));
+      return;
+    }
     res.setHeader('Cache-Control', 'public, max-age=60');
-    sendJson(res, 200, currentDocument(ctx, ctx.profiles()));
+    sendJson(res, 200, document);
   };
 }
 
