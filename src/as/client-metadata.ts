@@ -38,6 +38,8 @@ export const CLIENT_METADATA_SCHEMA = {
     request_object_signing_alg: text(32),
     authorization_signed_response_alg: text(32),
     introspection_signed_response_alg: text(32),
+    id_token_encrypted_response_alg: text(32),
+    id_token_encrypted_response_enc: text(32),
     require_pushed_authorization_requests: { type: 'boolean' },
     scope: text(1024),
     client_name: text(200),
@@ -50,6 +52,8 @@ export const CLIENT_METADATA_SCHEMA = {
     software_version: text(64),
     software_statement: text(16_384),
     fapi_profile: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$', maxLength: 64 },
+    // Ours: a resource server may introspect any token; registering one takes an initial access token.
+    fapi_role: { enum: ['client', 'resource_server'] },
   },
   // RFC 7591 §2: jwks and jwks_uri must not both be present.
   not: { required: ['jwks', 'jwks_uri'] },

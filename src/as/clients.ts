@@ -18,6 +18,9 @@ export type ClientMetadata = Record<string, unknown> & {
   client_name?: string;
   logo_uri?: string;
   fapi_profile?: string;
+  /** Ours: `resource_server` lets the client introspect tokens issued to others (RFC 7662 §2.1). */
+  fapi_role?: 'client' | 'resource_server';
+  introspection_signed_response_alg?: string;
   dpop_bound_access_tokens?: boolean;
   tls_client_certificate_bound_access_tokens?: boolean;
   id_token_signed_response_alg?: string;

@@ -156,6 +156,12 @@ export class SigningKeys {
     return this.active.has(alg);
   }
 
+  /** The JWS header the active key for `alg` signs with, for the facts of what the server sends. */
+  headerOf(alg: string): { alg: string; kid?: string } {
+    const kid = this.active.get(alg)?.kid;
+    return { alg, ...(kid ? { kid } : {}) };
+  }
+
   /** Signs a JWT with the active key for `alg`; `typ` names the media type where a spec gives one. */
   async sign(alg: string, payload: JWTPayload, typ?: string): Promise<string> {
     const key = this.active.get(alg);

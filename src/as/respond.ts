@@ -6,7 +6,11 @@
 import type { ServerResponse } from 'node:http';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const text = JSON.stringify(body);
+  sendText(res, status, JSON.stringify(body), contentType);
+}
+
+/** A body that is already text in its media type (a JWT answer, RFC 9701 §5). */
+export function sendText(res: ServerResponse, status: number, text: string, contentType: string): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }

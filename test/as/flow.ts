@@ -45,12 +45,16 @@ export interface RegisterOptions {
   /** The TLS client certificate (mTLS auth, or mTLS-bound tokens). */
   tls?: Identity & { jwk?: JWK };
   metadata?: Record<string, unknown>;
+  /** The client signs request objects too (a signing key even without private_key_jwt). */
+  signRequests?: boolean;
+  /** RFC 7591 §3, for registrations that need one (a resource server). */
+  initialAccessToken?: string;
 }
 
 /** Registers a client by DCR with openid-client and returns a configuration ready for the flow. */
 export async function registerClient(as: TestAs, options: RegisterOptions): Promise<FlowClient> {
   const fetchImpl = trustingFetch(as.certificate, options.tls ? { cert: options.tls.cert, key: options.tls.key } : undefined);
-  const signingKey = options.auth === 'private_key_jwt' ? await ecKeyPair() : undefined;
+  const signingKey = options.auth === 'private_key_jwt' || options.signRequests ? await ecKeyPair() : undefined;
   const keys: JWK[] = [];
   if (signingKey) keys.push({ ...(await exportJWK(signingKey.publicKey)), kid: 'sig-1', alg: 'ES256', use: 'sig' });
   if (options.auth === 'self_signed_tls_client_auth' && options.tls?.jwk) keys.push(options.tls.jwk);
@@ -63,8 +67,8 @@ export async function registerClient(as: TestAs, options: RegisterOptions): Prom
     ...(options.binding === 'dpop' ? { dpop_bound_access_tokens: true } : { tls_client_certificate_bound_access_tokens: true }),
     ...options.metadata,
   };
-  const auth = signingKey ? client.PrivateKeyJwt({ key: signingKey.privateKey, kid: 'sig-1' }) : client.TlsClientAuth();
-  const config = await client.dynamicClientRegistration(new URL(as.issuer), metadata as Partial<client.ClientMetadata>, auth, { [client.customFetch]: fetchImpl });
+  const auth = options.auth === 'private_key_jwt' ? client.PrivateKeyJwt({ key: signingKey!.privateKey, kid: 'sig-1' }) : client.TlsClientAuth();
+  const config = await client.dynamicClientRegistration(new URL(as.issuer), metadata as Partial<client.ClientMetadata>, auth, { [client.customFetch]: fetchImpl, ...(options.initialAccessToken ? { initialAccessToken: options.initialAccessToken } : {}) });
   config[client.customFetch] = fetchImpl;
   const dpop = options.binding === 'dpop' ? client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) : undefined;
   return { config, fetch: fetchImpl, ...(dpop ? { dpop } : {}), ...(signingKey ? { signingKey } : {}), clientId: config.clientMetadata().client_id, redirectUri: REDIRECT_URI };

@@ -32,13 +32,20 @@ function sameHash(a: string, b: string): boolean {
   return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-/** RFC 7591 §3: an initial access token, unless registration is open (loopback-only or development mode). */
-function requireInitialAccessToken(x: Exchange): void {
-  if (x.ctx.config.openRegistration) return;
+function hasInitialAccessToken(x: Exchange): boolean {
   const token = bearer(x);
-  if (!token || !x.ctx.config.initialAccessTokens.some((t) => sameHash(credentialHash(t), credentialHash(token)))) {
-    throw new OAuthError('invalid_token', 'registration needs an initial access token (Authorization: Bearer)', 401, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
-  }
+  return !!token && x.ctx.config.initialAccessTokens.some((t) => sameHash(credentialHash(t), credentialHash(token)));
+}
+
+/**
+ * RFC 7591 §3: an initial access token, unless registration is open (loopback-only or development
+ * mode). A resource server sees other clients' tokens at introspection, so registering one always
+ * takes an initial access token, open registration or not.
+ */
+function requireInitialAccessToken(x: Exchange, body: Record<string, unknown>): void {
+  if (hasInitialAccessToken(x)) return;
+  const why = body.fapi_role === 'resource_server' ? 'registering a resource server (fapi_role) needs' : x.ctx.config.openRegistration ? undefined : 'registration needs';
+  if (why) throw new OAuthError('invalid_token', `${why} an initial access token (Authorization: Bearer)`, 401, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 }
 
 /** Shape, profile choice, keys, and the profile's verdict; returns the metadata to record. */
@@ -110,8 +117,9 @@ function view(x: Exchange, client: RegisteredClient, token?: string): Record<str
 
 export function registerEndpoint(ctx: AsContext) {
   return endpoint(ctx, 'registration', 'api', async (x) => {
-    requireInitialAccessToken(x);
-    const { metadata, fetched } = await judge(x, await readJsonObject(x.req));
+    const body = await readJsonObject(x.req);
+    requireInitialAccessToken(x, body);
+    const { metadata, fetched } = await judge(x, body);
     const token = randomCredential();
     const client: RegisteredClient = {
       client_id: randomCredential().slice(0, 22), client_id_issued_at: x.now, metadata, registration_token_hash: credentialHash(token),
@@ -149,6 +157,9 @@ export function updateRegistration(ctx: AsContext) {
     const body = await readJsonObject(x.req);
     if (body.client_id !== client.client_id) throw invalidMetadata('the body must carry this client\'s client_id (RFC 7592 section 2.2)');
     const { client_id: _id, registration_access_token: _t, registration_client_uri: _u, client_id_issued_at: _at, ...rest } = body;
+    if (rest.fapi_role === 'resource_server' && client.metadata.fapi_role !== 'resource_server') {
+      throw invalidMetadata('a client cannot make itself a resource server; register the resource server with an initial access token');
+    }
     const { metadata, fetched } = await judge(x, rest);
     const updated: RegisteredClient = { ...client, metadata, ...(fetched ? { fetched_jwks: fetched } : {}) };
     if (!fetched) delete updated.fetched_jwks;

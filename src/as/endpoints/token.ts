@@ -34,7 +34,7 @@ export function tokenEndpoint(ctx: AsContext) {
     x.res.setHeader('Cache-Control', 'no-store');
     x.res.setHeader('Pragma', 'no-cache');
     // What is about to be sent is the profile's to accept; refused, nothing is recorded or sent.
-    enforce(x, 'token_response', tokenResponseFacts(x, client, form.grant_type ?? '', minted.response, minted.cnf));
+    enforce(x, 'token_response', tokenResponseFacts(x, client, form.grant_type ?? '', minted));
     await minted.save();
     sendJson(x.res, 200, minted.response);
   });

@@ -4,20 +4,26 @@
  * presence and properties are.
  */
 import { clientFacts, type RegisteredClient } from '../clients.js';
-import { decodeJwt } from '../../crypto/jws.js';
 import type { Exchange } from '../exchange.js';
-import type { Confirmation, IssuedTokens } from '../steps/tokens.js';
+import type { IssuedIdToken } from '../steps/id-token.js';
+import type { Minted } from '../steps/tokens.js';
 
 function header(x: Exchange, name: string): Record<string, string> {
   const value = x.res.getHeader(name);
   return value === undefined ? {} : { [name]: String(value).slice(0, 2048) };
 }
 
+/** What the server signed in an authorization response: a hybrid ID token, a JARM response JWT. */
+export interface SignedParts {
+  idToken?: IssuedIdToken;
+  responseJwtHeader?: Record<string, unknown>;
+}
+
 /**
  * `params` are the response's parameters and `iss` the issuer it states (for JARM, inside the
  * response JWT); `names` the parameter names actually sent.
  */
-export function authorizationResponseFacts(x: Exchange, status: number, mode: string, params: Readonly<Record<string, string>>, names: readonly string[]): Record<string, unknown> {
+export function authorizationResponseFacts(x: Exchange, status: number, mode: string, params: Readonly<Record<string, string>>, names: readonly string[], signed: SignedParts = {}): Record<string, unknown> {
   return {
     time: x.now,
     issuer: x.ctx.config.issuer,
@@ -27,12 +33,20 @@ export function authorizationResponseFacts(x: Exchange, status: number, mode: st
     parameters: [...names],
     ...(params.iss !== undefined ? { iss: params.iss } : {}),
     ...(params.error !== undefined ? { error: params.error } : {}),
+    ...idTokenFacts(signed.idToken),
+    ...(signed.responseJwtHeader ? { response_jwt: { header: signed.responseJwtHeader } } : {}),
     headers: { ...header(x, 'strict-transport-security'), ...header(x, 'access-control-allow-origin') },
   };
 }
 
-export function tokenResponseFacts(x: Exchange, client: RegisteredClient, grantType: string, response: IssuedTokens, cnf: Confirmation | undefined): Record<string, unknown> {
-  const idToken = response.id_token ? decodeJwt(response.id_token) : undefined;
+/** An ID token as the profile judges it: the signed JWT, and how it was encrypted, if it was. */
+function idTokenFacts(idToken: IssuedIdToken | undefined): Record<string, unknown> {
+  if (!idToken) return {};
+  return { id_token: idToken.facts, ...(idToken.encryption ? { id_token_encryption: idToken.encryption } : {}) };
+}
+
+export function tokenResponseFacts(x: Exchange, client: RegisteredClient, grantType: string, minted: Minted): Record<string, unknown> {
+  const { response, cnf } = minted;
   return {
     time: x.now,
     issuer: x.ctx.config.issuer,
@@ -42,8 +56,7 @@ export function tokenResponseFacts(x: Exchange, client: RegisteredClient, grantT
     expires_in: response.expires_in,
     ...(cnf ? { cnf } : {}),
     refresh_token: { issued: response.refresh_token !== undefined, rotated: grantType === 'refresh_token' && response.refresh_token !== undefined },
-    // The server signed it itself: the signature is its own.
-    ...(idToken ? { id_token: { header: idToken.header, claims: idToken.claims, signature_verified: true } } : {}),
+    ...idTokenFacts(minted.idToken),
     headers: { ...header(x, 'cache-control'), ...header(x, 'pragma') },
   };
 }

@@ -17,7 +17,7 @@ import { sendRedirect } from '../respond.js';
 import type { User } from '../users.js';
 import { escapeHtml, sendPage } from '../views.js';
 import { randomCredential } from './credentials.js';
-import { issueIdToken, signingAlg } from './id-token.js';
+import { issueIdToken, signingAlg, type IssuedIdToken } from './id-token.js';
 
 /** How long past its lifetime a code is remembered, so a replay is recognised (and its grant revoked). */
 const CODE_GRACE_SECONDS = 600;
@@ -127,7 +127,7 @@ export async function answerWithCode(x: Exchange, client: RegisteredClient, requ
       ...optional({ nonce: str(p.nonce), state, acr: requestedAcr(p) }),
     }, (x.profile.settings.lifetimes as { authorization_code: number }).authorization_code * 5)
     : undefined;
-  await respondToClient(x, client, p, { code, state, id_token: idToken });
+  await respondToClient(x, client, p, { code, state, id_token: idToken?.compact }, idToken);
 }
 
 /** An error sent to the client's redirect URI (RFC 6749 §4.1.2.1), in the request's response mode. */
@@ -139,28 +139,32 @@ export async function redirectError(x: Exchange, client: RegisteredClient, param
 const REDIRECT_STATUS = 303;
 
 /** Sends the answer to the client, once the profile accepts what would be sent. */
-export async function respondToClient(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, body: Record<string, string | undefined>): Promise<void> {
+export async function respondToClient(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, body: Record<string, string | undefined>, idToken?: IssuedIdToken): Promise<void> {
   const redirectUri = str(params.redirect_uri);
   if (!redirectUri) throw new OAuthError('server_error', 'the request has no redirect_uri to answer to', 500);
   const mode = responseModeOf(params);
   const plain = { ...optional(body), iss: x.ctx.config.issuer };
-  const sent = mode.endsWith('.jwt') ? { response: await jarmResponse(x, client, plain) } : plain;
+  const jarm = mode.endsWith('.jwt') ? await jarmResponse(x, client, plain) : undefined;
+  const sent = jarm ? { response: jarm.compact } : plain;
   x.res.setHeader('Cache-Control', 'no-store');
   const formPost = mode.startsWith('form_post');
   // For JARM the iss judged is the one inside the response JWT (RFC 9207 §2.4).
-  enforce(x, 'authorization_response', authorizationResponseFacts(x, formPost ? 200 : REDIRECT_STATUS, mode, { ...sent, iss: plain.iss }, Object.keys(sent)));
+  enforce(x, 'authorization_response', authorizationResponseFacts(x, formPost ? 200 : REDIRECT_STATUS, mode, { ...sent, iss: plain.iss }, Object.keys(sent), {
+    ...(idToken ? { idToken } : {}), ...(jarm ? { responseJwtHeader: jarm.header } : {}),
+  }));
   if (formPost) return postForm(x, redirectUri, sent);
   const separator = mode.startsWith('fragment') ? '#' : redirectUri.includes('?') ? '&' : '?';
   sendRedirect(x.res, `${redirectUri}${separator}${new URLSearchParams(sent).toString()}`, REDIRECT_STATUS);
 }
 
 /** JARM §2.1: the parameters as claims of a JWT signed for the client, with iss, aud and exp. */
-async function jarmResponse(x: Exchange, client: RegisteredClient, claims: Record<string, string>): Promise<string> {
+async function jarmResponse(x: Exchange, client: RegisteredClient, claims: Record<string, string>): Promise<{ compact: string; header: Record<string, unknown> }> {
   const allowed = (x.profile.settings.signing_algs as { authorization_response: string[] }).authorization_response;
   const alg = signingAlg(x, client.metadata.authorization_signed_response_alg, allowed);
   if (!alg || !x.ctx.keys().has(alg)) throw new OAuthError('server_error', 'the server has no key to sign authorization responses with', 500);
   const lifetime = Math.min(600, (x.profile.settings.jarm as { max_lifetime: number }).max_lifetime);
-  return x.ctx.keys().sign(alg, { ...claims, aud: client.client_id, exp: x.now + lifetime });
+  const compact = await x.ctx.keys().sign(alg, { ...claims, aud: client.client_id, exp: x.now + lifetime });
+  return { compact, header: x.ctx.keys().headerOf(alg) };
 }
 
 /** OAuth 2.0 Form Post Response Mode: a page that posts the parameters to the redirect URI at once. */

@@ -40,12 +40,20 @@ export interface IdTokenClaims {
   scope: string;
 }
 
-export async function issueIdToken(x: Exchange, client: RegisteredClient, claims: IdTokenClaims, lifetime: number): Promise<string> {
+/** An ID token as sent, with what the profile judges of it: the signed JWT, and its encryption when there is one. */
+export interface IssuedIdToken {
+  compact: string;
+  /** The signed token (under any encryption): the server made it, so its signature counts as verified. */
+  facts: { header: Record<string, unknown>; claims: Record<string, unknown>; signature_verified: true };
+  encryption?: { alg: string; enc: string };
+}
+
+export async function issueIdToken(x: Exchange, client: RegisteredClient, claims: IdTokenClaims, lifetime: number): Promise<IssuedIdToken> {
   const alg = idTokenAlg(x, client);
   if (!alg || !x.ctx.keys().has(alg)) throw new OAuthError('server_error', `the server has no key to sign ID tokens with ${alg ?? 'any algorithm the profile allows'}`, 500);
   const user = x.ctx.users.bySub(claims.sub);
   const scopes = new Set(claims.scope.split(' '));
-  const signed = await x.ctx.keys().sign(alg, {
+  const payload = {
     iss: x.ctx.config.issuer, sub: claims.sub, aud: client.client_id, iat: x.now, exp: x.now + lifetime,
     ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
     ...(claims.nonce !== undefined ? { nonce: claims.nonce } : {}),
@@ -54,24 +62,30 @@ export async function issueIdToken(x: Exchange, client: RegisteredClient, claims
     ...(claims.state !== undefined ? { s_hash: halfHash(claims.state, alg) } : {}),
     ...(user && scopes.has('profile') ? { name: user.name } : {}),
     ...(user && scopes.has('email') ? { email: user.email } : {}),
-  });
-  return encryptForClient(x, client, signed);
+  };
+  const signed = await x.ctx.keys().sign(alg, payload);
+  const facts = { header: x.ctx.keys().headerOf(alg), claims: payload, signature_verified: true as const };
+  const encrypted = await encryptForClient(client, signed);
+  return { compact: encrypted?.compact ?? signed, facts, ...(encrypted ? { encryption: encrypted.encryption } : {}) };
 }
 
 /**
  * A nested JWT (signed, then encrypted) when the client registered ID token encryption; the key is
- * the client's encryption key for that algorithm (use "enc", or an alg that names it).
+ * the client's encryption key for that algorithm (use "enc", or an alg that names it). Whether the
+ * algorithms are allowed is the profile's question, asked of the response before it goes out.
  */
-async function encryptForClient(x: Exchange, client: RegisteredClient, signed: string): Promise<string> {
+async function encryptForClient(client: RegisteredClient, signed: string): Promise<{ compact: string; encryption: { alg: string; enc: string } } | undefined> {
   const alg = client.metadata.id_token_encrypted_response_alg;
-  if (typeof alg !== 'string') return signed;
+  if (typeof alg !== 'string') return undefined;
+  // OIDC Registration §2: the content encryption defaults to A128CBC-HS256 when only alg is registered.
   const enc = typeof client.metadata.id_token_encrypted_response_enc === 'string' ? client.metadata.id_token_encrypted_response_enc : 'A128CBC-HS256';
-  const allowed = x.profile.settings.encryption_algs as { key_management: string[]; content: string[] };
-  if (!allowed.key_management.includes(alg) || !allowed.content.includes(enc)) {
-    throw new OAuthError('server_error', `ID token encryption ${alg}/${enc} is not allowed by the client's profile`, 500);
-  }
   const jwk = (clientKeys(client) as JWK[]).find((k) => k.use === 'enc' || k.alg === alg);
   if (!jwk) throw new OAuthError('server_error', 'the client registered ID token encryption but no encryption key', 500);
-  const key = await importJWK({ ...jwk, alg }, alg);
-  return new CompactEncrypt(new TextEncoder().encode(signed)).setProtectedHeader({ alg, enc, cty: 'JWT', ...(jwk.kid ? { kid: jwk.kid } : {}) }).encrypt(key);
+  try {
+    const key = await importJWK({ ...jwk, alg }, alg);
+    const compact = await new CompactEncrypt(new TextEncoder().encode(signed)).setProtectedHeader({ alg, enc, cty: 'JWT', ...(jwk.kid ? { kid: jwk.kid } : {}) }).encrypt(key);
+    return { compact, encryption: { alg, enc } };
+  } catch (e) {
+    throw new OAuthError('server_error', `ID token encryption with ${alg}/${enc} to the client's key failed: ${(e as Error).message.slice(0, 100)}`, 500);
+  }
 }

@@ -6,7 +6,7 @@
 import type { RegisteredClient } from '../clients.js';
 import type { Exchange } from '../exchange.js';
 import { credentialHash, randomCredential } from './credentials.js';
-import { issueIdToken } from './id-token.js';
+import { issueIdToken, type IssuedIdToken } from './id-token.js';
 import { GRANT_TTL_SECONDS } from './authorization-response.js';
 import type { SenderConstraint } from '../facts/token.js';
 
@@ -82,6 +82,8 @@ export interface Minted {
   response: IssuedTokens;
   /** What the access token is bound to. */
   cnf: Confirmation | undefined;
+  /** The ID token issued, for the response's facts. */
+  idToken?: IssuedIdToken;
   /** Persists the tokens: called only once the response is allowed to go out. */
   save(): Promise<void>;
 }
@@ -109,16 +111,19 @@ export async function mintTokens(x: Exchange, client: RegisteredClient, basis: T
     }];
     response.refresh_token = token;
   }
+  let idToken: IssuedIdToken | undefined;
   if (options.idToken && basis.sub) {
-    response.id_token = await issueIdToken(x, client, {
+    idToken = await issueIdToken(x, client, {
       sub: basis.sub, scope: basis.scope,
       ...(basis.nonce !== undefined ? { nonce: basis.nonce } : {}), ...(basis.auth_time !== undefined ? { auth_time: basis.auth_time } : {}),
       ...(basis.acr !== undefined ? { acr: basis.acr } : {}),
     }, lifetime);
+    response.id_token = idToken.compact;
   }
   return {
     response,
     cnf,
+    ...(idToken ? { idToken } : {}),
     save: async () => {
       await x.ctx.store.set('access_token', credentialHash(accessToken), access, lifetime + 300);
       if (refresh) await x.ctx.store.set('refresh_token', credentialHash(refresh[0]), refresh[1], refresh[1].expires_at - x.now);

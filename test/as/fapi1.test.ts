@@ -1,0 +1,102 @@
+/**
+ * FAPI 1.0 against the reference server with openid-client v6: Advanced with a signed request
+ * object (JAR) and either JARM (`code`, response_mode=jwt) or the hybrid `code id_token` response
+ * whose ID token is a detached signature (the library checks c_hash and s_hash), each with
+ * private_key_jwt and with tls_client_auth, pushed (PAR) and sent by value; Baseline with a public
+ * client and PKCE.
+ */
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestAs, tempDir, trustingFetch, type TestAs } from './helpers.js';
+import { follow, registerClient, type AuthMethod, type FlowClient } from './flow.js';
+import { TestPki } from './pki.js';
+
+let as: TestAs;
+const pki = new TestPki();
+beforeAll(async () => {
+  as = await startTestAs({ clientCa: pki.writeCa(tempDir()) });
+});
+afterAll(async () => {
+  await as?.close();
+});
+
+type Response = 'jarm' | 'hybrid';
+
+async function advancedClient(auth: AuthMethod, response: Response): Promise<FlowClient> {
+  const tls = pki.issue(`CN=fapi1-${auth}-${response},O=Tests,C=AU`);
+  const c = await registerClient(as, {
+    auth, binding: 'mtls', tls, signRequests: true,
+    metadata: {
+      fapi_profile: 'fapi1-advanced', response_types: [response === 'jarm' ? 'code' : 'code id_token'], grant_types: ['authorization_code', 'refresh_token'],
+      request_object_signing_alg: 'ES256', id_token_signed_response_alg: 'ES256',
+      ...(response === 'jarm' ? { authorization_signed_response_alg: 'ES256' } : {}),
+    },
+  });
+  if (response === 'jarm') client.useJwtResponseMode(c.config);
+  else {
+    client.useCodeIdTokenResponseType(c.config);
+    client.enableDetachedSignatureResponseChecks(c.config);
+  }
+  return c;
+}
+
+/** JAR by value, or JAR pushed; then the front channel; then the code at the token endpoint. */
+async function advancedFlow(c: FlowClient, par: boolean) {
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const verifier = client.randomPKCECodeVerifier();
+  const params: Record<string, string> = {
+    redirect_uri: c.redirectUri, scope: 'openid accounts', state, nonce,
+    ...(par ? { code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' } : {}),
+  };
+  const jar = await client.buildAuthorizationUrlWithJAR(c.config, params, { key: c.signingKey!.privateKey, kid: 'sig-1' });
+  const url = par ? await client.buildAuthorizationUrlWithPAR(c.config, jar.searchParams) : jar;
+  expect([...url.searchParams.keys()].sort()).toEqual(par ? ['client_id', 'request_uri'] : ['client_id', 'request']);
+  const callback = await follow(as, c.fetch, url);
+  const tokens = await client.authorizationCodeGrant(c.config, callback, { expectedState: state, expectedNonce: nonce, ...(par ? { pkceCodeVerifier: verifier } : {}) });
+  return { tokens, callback };
+}
+
+const VARIANTS: Array<[AuthMethod, Response, boolean]> = [];
+for (const auth of ['private_key_jwt', 'tls_client_auth'] as const) for (const response of ['jarm', 'hybrid'] as const) for (const par of [false, true]) VARIANTS.push([auth, response, par]);
+
+describe.each(VARIANTS)('openid-client, FAPI 1.0 Advanced: %s, %s, PAR %s', (auth, response, par) => {
+  it('completes the flow with mTLS-bound tokens and calls the resource', async () => {
+    const c = await advancedClient(auth, response);
+    const { tokens, callback } = await advancedFlow(c, par);
+    if (response === 'jarm') {
+      expect([...callback.searchParams.keys()]).toEqual(['response']);
+    } else {
+      const fragment = new URLSearchParams(callback.hash.slice(1));
+      expect(fragment.get('code')).toBeTruthy();
+      expect(fragment.get('id_token')).toBeTruthy();
+    }
+    expect(tokens.token_type.toLowerCase()).toBe('bearer');
+    expect(tokens.claims()!.sub).toBe('user-alice');
+    const resource = await client.fetchProtectedResource(c.config, tokens.access_token, new URL(`${as.issuer}/api/accounts`), 'GET');
+    expect(resource.status).toBe(200);
+    expect(resource.headers.get('x-fapi-interaction-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Object.keys((await client.tokenIntrospection(c.config, tokens.access_token)).cnf as object)).toEqual(['x5t#S256']);
+  });
+});
+
+describe('openid-client, FAPI 1.0 Baseline: a public client with PKCE', () => {
+  it('completes the flow with client authentication none', async () => {
+    const registered = await client.dynamicClientRegistration(new URL(as.issuer), {
+      redirect_uris: ['https://client.example/cb'], response_types: ['code'], grant_types: ['authorization_code'],
+      token_endpoint_auth_method: 'none', scope: 'openid accounts', fapi_profile: 'fapi1-baseline',
+    } as Partial<client.ClientMetadata>, client.None(), { [client.customFetch]: trustingFetch(as.certificate) });
+    const fetchImpl = trustingFetch(as.certificate);
+    registered[client.customFetch] = fetchImpl;
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const url = client.buildAuthorizationUrl(registered, {
+      redirect_uri: 'https://client.example/cb', scope: 'openid accounts', state, nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const callback = await follow(as, fetchImpl, url);
+    const tokens = await client.authorizationCodeGrant(registered, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    expect(tokens.claims()!.sub).toBe('user-alice');
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * FAPI 2.0 Message Signing against the reference server with openid-client v6: a signed request
+ * object pushed to PAR and a JARM response, with each sender constraint (DPoP, mTLS-bound tokens);
+ * a signed introspection response (RFC 9701) verified with jose.
+ */
+import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestAs, tempDir, trustingFetch, type TestAs } from './helpers.js';
+import { follow, registerClient, type Binding, type FlowClient } from './flow.js';
+import { TestPki } from './pki.js';
+
+const INITIAL_ACCESS_TOKEN = 'iat-for-resource-servers-0123456789';
+let as: TestAs;
+const pki = new TestPki();
+beforeAll(async () => {
+  as = await startTestAs({ clientCa: pki.writeCa(tempDir()), initialAccessTokens: [INITIAL_ACCESS_TOKEN] });
+});
+afterAll(async () => {
+  await as?.close();
+});
+
+async function messageSigningClient(binding: Binding, metadata: Record<string, unknown> = {}, initialAccessToken?: string): Promise<FlowClient> {
+  const tls = binding === 'mtls' ? pki.issue(`CN=ms-${binding},O=Tests,C=AU`) : undefined;
+  const c = await registerClient(as, {
+    auth: 'private_key_jwt', binding, ...(tls ? { tls } : {}), ...(initialAccessToken ? { initialAccessToken } : {}),
+    metadata: { fapi_profile: 'fapi2-message-signing', request_object_signing_alg: 'ES256', authorization_signed_response_alg: 'ES256', ...metadata },
+  });
+  client.useJwtResponseMode(c.config);
+  return c;
+}
+
+async function signedFlow(c: FlowClient) {
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const verifier = client.randomPKCECodeVerifier();
+  const jar = await client.buildAuthorizationUrlWithJAR(c.config, {
+    redirect_uri: c.redirectUri, scope: 'openid accounts', state, nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  }, { key: c.signingKey!.privateKey, kid: 'sig-1' });
+  const url = await client.buildAuthorizationUrlWithPAR(c.config, jar.searchParams, c.dpop ? { DPoP: c.dpop } : undefined);
+  const callback = await follow(as, c.fetch, url);
+  const tokens = await client.authorizationCodeGrant(c.config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }, undefined, c.dpop ? { DPoP: c.dpop } : undefined);
+  return { tokens, callback };
+}
+
+describe.each(['dpop', 'mtls'] as const)('openid-client, FAPI 2.0 Message Signing with %s', (binding) => {
+  it('pushes a signed request object, gets a JARM response without a bare iss, redeems the code', async () => {
+    const c = await messageSigningClient(binding);
+    const { tokens, callback } = await signedFlow(c);
+    // FAPI 2.0 MS §5.4.1: iss travels inside the response JWT, not beside it.
+    expect([...callback.searchParams.keys()]).toEqual(['response']);
+    expect(tokens.token_type.toLowerCase()).toBe(binding === 'dpop' ? 'dpop' : 'bearer');
+    const options = c.dpop ? { DPoP: c.dpop } : undefined;
+    const resource = await client.fetchProtectedResource(c.config, tokens.access_token, new URL(`${as.issuer}/api/accounts`), 'GET', undefined, undefined, options);
+    expect(resource.status).toBe(200);
+  });
+});
+
+describe('signed introspection (RFC 9701)', () => {
+  const resourceServer = () => messageSigningClient('mtls', { fapi_role: 'resource_server', introspection_signed_response_alg: 'ES256' }, INITIAL_ACCESS_TOKEN);
+
+  it('answers a resource server with a token-introspection+jwt that jose verifies against the AS keys', async () => {
+    const owner = await messageSigningClient('dpop');
+    const { tokens } = await signedFlow(owner);
+    const rs = await resourceServer();
+    const response = await rs.fetch(`${as.issuer}/introspect`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/token-introspection+jwt' },
+      body: new URLSearchParams({ token: tokens.access_token, client_assertion_type: JWT_BEARER, client_assertion: await assertion(rs) }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/token-introspection+jwt');
+    const jwks = createLocalJWKSet((await (await trustingFetch(as.certificate)(`${as.issuer}/jwks`)).json()) as JSONWebKeySet);
+    const { payload, protectedHeader } = await jwtVerify(await response.text(), jwks, { issuer: as.issuer, audience: rs.clientId, typ: 'token-introspection+jwt' });
+    expect(protectedHeader.alg).toBe('ES256');
+    expect(payload.token_introspection).toMatchObject({ active: true, client_id: owner.clientId, cnf: { jkt: expect.any(String) } });
+    // openid-client asks for the JWT itself (the registered alg) and checks it the same way.
+    expect((await client.tokenIntrospection(rs.config, tokens.access_token)).active).toBe(true);
+  });
+
+  it('signs under Message Signing even when the caller asks for JSON, and an ordinary client sees only its own tokens', async () => {
+    const owner = await messageSigningClient('dpop', { introspection_signed_response_alg: 'ES256' });
+    const { tokens } = await signedFlow(owner);
+    const other = await messageSigningClient('dpop', { introspection_signed_response_alg: 'ES256' });
+    expect((await client.tokenIntrospection(owner.config, tokens.access_token)).active).toBe(true);
+    expect((await client.tokenIntrospection(other.config, tokens.access_token)).active).toBe(false);
+    const plain = await owner.fetch(`${as.issuer}/introspect`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams({ token: tokens.access_token, client_assertion_type: JWT_BEARER, client_assertion: await assertion(owner) }),
+    });
+    expect(plain.headers.get('content-type')).toBe('application/token-introspection+jwt');
+    const line = as.logs.lines.map((l) => JSON.parse(l) as { endpoint?: string; warnings?: string[] }).filter((l) => l.endpoint === 'introspection').at(-1);
+    expect(line?.warnings).toEqual(expect.arrayContaining(['FAPI2-MS-ID1-5.5.2-1', 'FAPI2-MS-ID1-6.2']));
+  });
+
+  it('refuses an algorithm the profile does not allow: a caller without a registered one gets RS256 (RFC 9701 section 6), refused with the clause', async () => {
+    const owner = await messageSigningClient('dpop');
+    const { tokens } = await signedFlow(owner);
+    const response = await owner.fetch(`${as.issuer}/introspect`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/token-introspection+jwt' },
+      body: new URLSearchParams({ token: tokens.access_token, client_assertion_type: JWT_BEARER, client_assertion: await assertion(owner) }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; error_description: string };
+    expect(body.error).toBe('invalid_request');
+    expect(body.error_description).toContain('FAPI 2.0 MS');
+  });
+
+  it('registers a resource server only with an initial access token, and no client makes itself one', async () => {
+    const c = await messageSigningClient('dpop');
+    const { client_id: _id, registration_access_token: _rat, registration_client_uri: _uri, client_id_issued_at: _at, ...registered } = c.config.clientMetadata();
+    const open = await c.fetch(`${as.issuer}/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...registered, fapi_role: 'resource_server' }) });
+    expect(open.status).toBe(401);
+    expect(((await open.json()) as { error_description: string }).error_description).toContain('resource server');
+    const update = await c.fetch(`${as.issuer}/register/${c.clientId}`, { method: 'GET', headers: { Authorization: `Bearer ${c.config.clientMetadata().registration_access_token as string}` } });
+    const metadata = (await update.json()) as Record<string, unknown>;
+    const { registration_access_token: _t, registration_client_uri: _u, client_id_issued_at: _i, ...body } = metadata;
+    const put = await c.fetch(`${as.issuer}/register/${c.clientId}`, {
+      method: 'PUT', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${c.config.clientMetadata().registration_access_token as string}` },
+      body: JSON.stringify({ ...body, fapi_role: 'resource_server' }),
+    });
+    expect(put.status).toBe(400);
+    expect(((await put.json()) as { error: string }).error).toBe('invalid_client_metadata');
+  });
+});
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+async function assertion(c: FlowClient): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ iss: c.clientId, sub: c.clientId, aud: as.issuer, iat: now, exp: now + 60, jti: client.randomState() })
+    .setProtectedHeader({ alg: 'ES256', kid: 'sig-1' }).sign(c.signingKey!.privateKey);
+}
