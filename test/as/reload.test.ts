@@ -72,6 +72,33 @@ describe('compliance modes at runtime', () => {
     expect((await tokenRequest(plain, es256)).status).toBe(200);
   });
 
+  it('serves every request that arrives while profiles reload: none fails for the reload itself', async () => {
+    writeFileSync(join(dir, 'acme.yaml'), overlay('ES256'));
+    expect((await registry.reload({ reason: 'test' })).ok).toBe(true);
+    const c = new RawClient(as as TestAs, await keyPair());
+    expect((await c.register({ fapi_profile: 'acme' })).status).toBe(201);
+    const dpop = await keyPair('ES256');
+    const grant = async () => (await c.request('/token', {
+      form: { grant_type: 'client_credentials', scope: 'accounts', ...(await c.authForm()) },
+      headers: { DPoP: await dpopProof(dpop, 'POST', `${c.as.issuer}/token`) },
+    })).status;
+    let reloading = true;
+    const statuses: number[] = [];
+    const load = (async () => {
+      for (let i = 0; i < 300 && reloading; i++) statuses.push(await grant());
+    })();
+    for (let i = 0; i < 5; i++) {
+      writeFileSync(join(dir, 'acme.yaml'), overlay(i % 2 ? 'ES256, PS256' : 'PS256, ES256'));
+      const report = await registry.reload({ reason: 'test' });
+      expect(report.ok, report.errors.join('\n')).toBe(true);
+    }
+    reloading = false;
+    await load;
+    expect(registry.current.generation).toBeGreaterThan(5);
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  });
+
   it('refuses a client whose profile is no longer loaded, naming it', async () => {
     const acme = new RawClient(as as TestAs, await keyPair());
     writeFileSync(join(dir, 'acme.yaml'), overlay('ES256'));
