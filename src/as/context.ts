@@ -30,6 +30,8 @@ export interface AsConfig {
   /** Server preferences in seconds; each client's profile may only shorten them. */
   accessTokenLifetime: number;
   requestUriLifetime: number;
+  /** The authentication context classes the login can state (OpenID Connect Core §2, acr), most preferred first. */
+  acrValues: readonly string[];
   refreshTokenLifetime: number;
 }
 

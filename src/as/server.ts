@@ -59,6 +59,8 @@ export interface AsStartOptions extends AsOptions {
   /** Server preferences, shortened further by each client's profile. */
   accessTokenLifetime?: number;
   requestUriLifetime?: number;
+  /** The acr values the server's login satisfies (default: one, urn:mace:incommon:iap:silver). */
+  acrValues?: readonly string[];
   refreshTokenLifetime?: number;
   /** Test hook: the clock, in seconds. */
   now?: () => number;
@@ -136,6 +138,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     initialAccessTokens: options.initialAccessTokens ?? [],
     trustProxyCertHeader: options.trustProxyCertHeader ?? false,
     accessTokenLifetime: options.accessTokenLifetime ?? 600, requestUriLifetime: options.requestUriLifetime ?? 60,
+    acrValues: options.acrValues ?? ['urn:mace:incommon:iap:silver'],
     refreshTokenLifetime: options.refreshTokenLifetime ?? 30 * 86_400,
   };
   const ctx: AsContext = {

@@ -100,3 +100,42 @@ describe('openid-client, FAPI 1.0 Baseline: a public client with PKCE', () => {
     expect(tokens.claims()!.sub).toBe('user-alice');
   });
 });
+
+describe('FAPI 1.0 specifics: acr and the x-fapi headers', () => {
+  it('puts the acr asked for as essential in the claims parameter into the ID token', async () => {
+    const c = await advancedClient('private_key_jwt', 'jarm');
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:mace:incommon:iap:silver'] } } });
+    const url = await client.buildAuthorizationUrlWithJAR(c.config, { redirect_uri: c.redirectUri, scope: 'openid accounts', state, nonce, claims }, { key: c.signingKey!.privateKey, kid: 'sig-1' });
+    const tokens = await client.authorizationCodeGrant(c.config, await follow(as, c.fetch, url), { expectedState: state, expectedNonce: nonce });
+    expect(tokens.claims()!.acr).toBe('urn:mace:incommon:iap:silver');
+  });
+
+  it('states its own acr for an acr_values it does not satisfy, and refuses an essential one it does not satisfy', async () => {
+    const c = await advancedClient('private_key_jwt', 'jarm');
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const voluntary = await client.buildAuthorizationUrlWithJAR(c.config, { redirect_uri: c.redirectUri, scope: 'openid accounts', state, nonce, acr_values: 'urn:example:unknown' }, { key: c.signingKey!.privateKey, kid: 'sig-1' });
+    const tokens = await client.authorizationCodeGrant(c.config, await follow(as, c.fetch, voluntary), { expectedState: state, expectedNonce: nonce });
+    expect(tokens.claims()!.acr).toBe('urn:mace:incommon:iap:silver');
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, value: 'urn:example:unknown' } } });
+    const essential = await client.buildAuthorizationUrlWithJAR(c.config, { redirect_uri: c.redirectUri, scope: 'openid accounts', state, nonce, claims }, { key: c.signingKey!.privateKey, kid: 'sig-1' });
+    const refused = await client.authorizationCodeGrant(c.config, await follow(as, c.fetch, essential), { expectedState: state, expectedNonce: nonce }).then(() => undefined, (e: client.AuthorizationResponseError) => e);
+    expect(refused?.error).toBe('unmet_authentication_requirements');
+  });
+
+  it('echoes x-fapi-interaction-id, accepts x-fapi-auth-date and x-fapi-customer-ip-address, and warns on a malformed date', async () => {
+    const c = await advancedClient('tls_client_auth', 'jarm');
+    const { tokens } = await advancedFlow(c, true);
+    const id = 'c770aef3-6784-41f7-8e0e-ff5f97bddb3a';
+    const headers = { 'x-fapi-interaction-id': id, 'x-fapi-auth-date': 'Tue, 11 Sep 2012 19:43:31 GMT', 'x-fapi-customer-ip-address': '198.51.100.7' };
+    const resource = await client.fetchProtectedResource(c.config, tokens.access_token, new URL(`${as.issuer}/api/accounts`), 'GET', undefined, new Headers(headers));
+    expect(resource.status).toBe(200);
+    expect(resource.headers.get('x-fapi-interaction-id')).toBe(id);
+    const odd = await client.fetchProtectedResource(c.config, tokens.access_token, new URL(`${as.issuer}/api/accounts`), 'GET', undefined, new Headers({ 'x-fapi-auth-date': 'yesterday' }));
+    expect(odd.status).toBe(200);
+    const line = as.logs.lines.map((l) => JSON.parse(l) as { endpoint?: string; warnings?: string[] }).filter((l) => l.endpoint === 'resource').at(-1);
+    expect(line?.warnings?.some((w) => w.startsWith('FAPI1-BASE-6.2.2-3'))).toBe(true);
+  });
+});

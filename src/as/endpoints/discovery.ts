@@ -45,6 +45,7 @@ export function discoveryDocument(ctx: AsContext, profile: CompiledProfile, keys
     request_uri_parameter_supported: false,
     claims_parameter_supported: true,
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'name', 'email'],
+    acr_values_supported: [...ctx.config.acrValues],
   };
   for (const member of SIGNED_BY_SERVER) {
     const list = document[member];

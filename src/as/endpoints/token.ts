@@ -74,6 +74,7 @@ async function redeemCode(x: Exchange, form: Params): Promise<Redeemed> {
     basis: {
       sub: code.sub, scope: code.scope, grant_id: code.grant_id, auth_time: code.auth_time,
       ...(code.nonce !== undefined ? { nonce: code.nonce } : {}),
+      ...(code.acr !== undefined ? { acr: code.acr } : {}),
       ...(code.authorization_details !== undefined ? { authorization_details: code.authorization_details } : {}),
     },
   };

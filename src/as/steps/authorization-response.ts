@@ -73,7 +73,7 @@ export async function issueCode(x: Exchange, client: RegisteredClient, request: 
     client_id: client.client_id, grant_id: grant.grant_id, scope: grant.scope, sub: user.sub, auth_time: authTime, issued_at: x.now,
     ...optional({
       redirect_uri: str(p.redirect_uri), code_challenge: str(p.code_challenge), code_challenge_method: str(p.code_challenge_method),
-      dpop_jkt: request.dpopJkt, nonce: str(p.nonce), acr: requestedAcr(p),
+      dpop_jkt: request.dpopJkt, nonce: str(p.nonce), acr: requestedAcr(x, p),
     }),
     ...(p.authorization_details !== undefined ? { authorization_details: p.authorization_details } : {}),
   };
@@ -83,17 +83,39 @@ export async function issueCode(x: Exchange, client: RegisteredClient, request: 
   return code;
 }
 
-/** The acr the request asked for: the first of acr_values, or an essential acr in the claims parameter (OIDC Core §5.5.1.1). */
-function requestedAcr(p: Record<string, unknown>): string | undefined {
-  const fromValues = str(p.acr_values)?.split(' ').find(Boolean);
-  if (fromValues) return fromValues;
+interface AcrRequest {
+  values: string[];
+  essential: boolean;
+}
+
+/** What the request asks of acr: acr_values (voluntary), or the acr claim of the claims parameter (OIDC Core §5.5.1.1). */
+function acrRequest(p: Record<string, unknown>): AcrRequest | undefined {
+  let claim: { essential?: unknown; value?: unknown; values?: unknown } | undefined;
   try {
-    const claims = typeof p.claims === 'string' ? (JSON.parse(p.claims) as { id_token?: { acr?: { value?: unknown; values?: unknown[] } } }) : undefined;
-    const acr = claims?.id_token?.acr;
-    return str(acr?.value) ?? str(acr?.values?.[0]);
+    claim = typeof p.claims === 'string' ? (JSON.parse(p.claims) as { id_token?: { acr?: typeof claim } }).id_token?.acr ?? undefined : undefined;
   } catch {
-    return undefined;
+    claim = undefined;
   }
+  if (claim && typeof claim === 'object') {
+    const values = [claim.value, ...(Array.isArray(claim.values) ? claim.values : [])].filter((v): v is string => typeof v === 'string');
+    return { values, essential: claim.essential === true };
+  }
+  const values = str(p.acr_values)?.split(' ').filter(Boolean);
+  return values?.length ? { values, essential: false } : undefined;
+}
+
+/**
+ * The acr the ID token states: the first requested value the login satisfies; asked voluntarily
+ * for one it does not, the login's own; asked as essential for none it satisfies, a refusal.
+ */
+function requestedAcr(x: Exchange, p: Record<string, unknown>): string | undefined {
+  const asked = acrRequest(p);
+  if (!asked) return undefined;
+  const supported = x.ctx.config.acrValues;
+  const met = asked.values.find((v) => supported.includes(v));
+  if (met) return met;
+  if (asked.essential) throw new OAuthError('unmet_authentication_requirements', `the login here satisfies acr ${supported.join(', ')}, not the essential ${asked.values.join(', ').slice(0, 200)}`);
+  return supported[0];
 }
 
 /**
@@ -124,7 +146,7 @@ export async function answerWithCode(x: Exchange, client: RegisteredClient, requ
   const idToken = hybrid
     ? await issueIdToken(x, client, {
       sub: user.sub, scope: str(p.scope) ?? '', code, auth_time: authTime,
-      ...optional({ nonce: str(p.nonce), state, acr: requestedAcr(p) }),
+      ...optional({ nonce: str(p.nonce), state, acr: requestedAcr(x, p) }),
     }, (x.profile.settings.lifetimes as { authorization_code: number }).authorization_code * 5)
     : undefined;
   await respondToClient(x, client, p, { code, state, id_token: idToken?.compact }, idToken);

@@ -28,6 +28,7 @@ export const AS_OPTIONS: Options = {
   users: { type: 'string' },
   'access-token-lifetime': { type: 'string' },
   'request-uri-lifetime': { type: 'string' },
+  'acr-values': { type: 'string' },
   log: { type: 'string' },
   'log-level': { type: 'string' },
 };
@@ -53,6 +54,7 @@ export const AS_USAGE_OPTIONS = `  --host <addr>              listen address (en
   --users <file>             demo users (default <data-dir>/users.json, written on first start)
   --access-token-lifetime <s>  preferred access-token lifetime (default 600; the profile may shorten it)
   --request-uri-lifetime <s> preferred request_uri lifetime (default 60; the profile may shorten it)
+  --acr-values <a,b>         acr values the login satisfies, preferred first (default urn:mace:incommon:iap:silver)
   --log <target> --log-level <level>  operational log: stderr (default), stdout, off or a file; info`;
 
 const AS_USAGE = `fapi-policy as [options]
@@ -115,6 +117,7 @@ export async function startAsFromValues(values: Values, io: Io, env: NodeJS.Proc
       ...options, profiles: registry,
       ...(values['access-token-lifetime'] !== undefined ? { accessTokenLifetime: integer(values['access-token-lifetime'] as string, '--access-token-lifetime', 1, 86_400) } : {}),
       ...(values['request-uri-lifetime'] !== undefined ? { requestUriLifetime: integer(values['request-uri-lifetime'] as string, '--request-uri-lifetime', 5, 3600) } : {}),
+      ...(values['acr-values'] !== undefined ? { acrValues: acrValues(values['acr-values'] as string) } : {}),
     });
     return { as, registry };
   } catch (e) {
@@ -141,3 +144,12 @@ export const as: Command = {
     return untilStopped([registry], [server], io, () => void server.reloadKeys());
   },
 };
+
+/** A comma-separated list of acr values: printable, no spaces (they are space-separated on the wire). */
+function acrValues(text: string): string[] {
+  const list = text.split(',').map((v) => v.trim()).filter(Boolean);
+  if (list.length === 0 || list.length > 20 || list.some((v) => !/^[\x21-\x7e]{1,256}$/.test(v))) {
+    throw new UsageError('--acr-values takes 1 to 20 comma-separated values of printable characters without spaces');
+  }
+  return list;
+}
