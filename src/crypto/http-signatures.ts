@@ -63,11 +63,13 @@ export function fieldsFromRawHeaders(raw: readonly string[]): Record<string, str
   return out;
 }
 
+/** The lines of one field, or undefined when it is absent. Anything but strings is ignored, whatever the types say. */
 function fieldLines(fields: HttpFields, name: string): string[] | undefined {
   let out: string[] | undefined;
   for (const [key, value] of Object.entries(fields)) {
-    if (value === undefined || key.toLowerCase() !== name) continue;
-    (out ??= []).push(...(typeof value === 'string' ? [value] : value));
+    if (key.toLowerCase() !== name) continue;
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    for (const v of values) if (typeof v === 'string') (out ??= []).push(v);
   }
   return out;
 }
@@ -194,8 +196,13 @@ function fieldValue(name: string, item: Item, source: HttpMessage): string {
   const structured = key !== undefined || paramOf(item, 'sf') === true;
   if (paramOf(item, 'bs') === true) {
     if (structured) invalid(`"${name}": bs cannot be combined with sf or key`);
-    // §2.1.3: each line's bytes wrapped as a Byte Sequence, the list serialized.
-    return lines.map((line) => `:${Buffer.from(unfold(line), 'latin1').toString('base64')}:`).join(', ');
+    // §2.1.3: each line's bytes wrapped as a Byte Sequence, the list serialized. Node gives field
+    // bytes as latin1 characters; anything wider did not come off the wire.
+    return lines.map((line) => {
+      const value = unfold(line);
+      if (/[^\u0000-\u00ff]/.test(value)) invalid(`"${name}": a field value that is not bytes`);
+      return `:${Buffer.from(value, 'latin1').toString('base64')}:`;
+    }).join(', ');
   }
   const combined = lines.map((line) => checkedValue(unfold(line), name)).join(', ');
   if (!structured) return combined;
@@ -275,11 +282,14 @@ function parseTargetUri(uri: string): TargetUri {
 
 function normalizeAuthority(authority: string, defaultPort: string): string {
   if (!authority || authority.includes('@')) invalid('the target URI has no authority, or user information in it');
-  const close = authority.startsWith('[') ? authority.indexOf(']') : -1;
+  const bracketed = authority.startsWith('[');
+  const close = bracketed ? authority.indexOf(']') : -1;
   const colon = authority.indexOf(':', close + 1);
   const host = (colon < 0 ? authority : authority.slice(0, colon)).toLowerCase();
   const port = colon < 0 ? '' : authority.slice(colon + 1);
-  if (!host || (authority.startsWith('[') && close < 0) || !/^\d{0,5}$/.test(port) || Number(port) > 65535) invalid('the target URI has a malformed authority');
+  // An IP literal ends at "]", followed by nothing or a port.
+  const literalOk = !bracketed || (close > 0 && (close === authority.length - 1 || close + 1 === colon));
+  if (!host || !literalOk || !/^\d{0,5}$/.test(port) || Number(port) > 65535) invalid('the target URI has a malformed authority');
   return port === '' || Number(port) === Number(defaultPort) ? host : `${host}:${Number(port)}`;
 }
 
@@ -362,9 +372,8 @@ interface Algorithm {
   jws: string;
   kty: 'RSA' | 'EC' | 'OKP';
   crv?: string;
+  /** WebCrypto's ECDSA takes and makes exactly the r||s form §3.3.4 asks for, never DER. */
   webcrypto: RsaPssParams | EcdsaParams | Ed25519Params;
-  /** Fixed signature length in octets, where the algorithm has one. */
-  octets?: number;
 }
 
 type RsaPssParams = { name: 'RSA-PSS'; saltLength: number };
@@ -375,8 +384,8 @@ const ALGORITHMS: readonly Algorithm[] = [
   // §3.3.1: MGF1 with SHA-512 and a 64-octet salt — the same as JWS PS512 (RFC 7518 §3.5).
   { id: 'rsa-pss-sha512', registry: 'rsa-pss-sha512', jws: 'PS512', kty: 'RSA', webcrypto: { name: 'RSA-PSS', saltLength: 64 } },
   // §3.3.4: r and s, 32 octets each — the same as JWS ES256.
-  { id: 'ecdsa-p256-sha256', registry: 'ecdsa-p256-sha256', jws: 'ES256', kty: 'EC', crv: 'P-256', webcrypto: { name: 'ECDSA', hash: 'SHA-256' }, octets: 64 },
-  { id: 'ed25519', registry: 'ed25519', jws: 'EdDSA', kty: 'OKP', crv: 'Ed25519', webcrypto: { name: 'Ed25519' }, octets: 64 },
+  { id: 'ecdsa-p256-sha256', registry: 'ecdsa-p256-sha256', jws: 'ES256', kty: 'EC', crv: 'P-256', webcrypto: { name: 'ECDSA', hash: 'SHA-256' } },
+  { id: 'ed25519', registry: 'ed25519', jws: 'EdDSA', kty: 'OKP', crv: 'Ed25519', webcrypto: { name: 'Ed25519' } },
   // §3.3.7: a JWS algorithm used directly; never named by the alg parameter.
   { id: 'PS256', jws: 'PS256', kty: 'RSA', webcrypto: { name: 'RSA-PSS', saltLength: 32 } },
 ];
@@ -386,9 +395,6 @@ function algorithmNamed(name: unknown): Algorithm | undefined {
   if (typeof name !== 'string') return undefined;
   return ALGORITHMS.find((a) => a.id === name || a.jws === name || (name === 'Ed25519' && a.id === 'ed25519'));
 }
-
-/** The algorithm names this module can sign and verify with, in both vocabularies. */
-export const SUPPORTED_ALGORITHMS: readonly string[] = [...ALGORITHMS.flatMap((a) => [a.id, a.jws]), 'Ed25519'];
 
 const fits = (alg: Algorithm, jwk: JWK) => jwk.kty === alg.kty && (alg.crv === undefined || jwk.crv === alg.crv);
 
@@ -433,18 +439,12 @@ export interface SignedMessage {
  */
 export async function signMessage(message: HttpMessage, options: SignOptions): Promise<SignedMessage> {
   const alg = algorithmNamed(options.algorithm) ?? fail(`unsupported algorithm ${options.algorithm}`);
-  const params: SignatureParams = options.params?.created === undefined ? { created: options.now ?? nowSeconds(), ...options.params } : options.params;
+  const { created, ...rest } = options.params ?? {};
+  const params: SignatureParams = created === undefined ? { created: options.now ?? nowSeconds(), ...rest } : { created, ...rest };
   if (params.alg !== undefined && params.alg !== alg.registry) fail(`the alg parameter must be ${alg.registry ? `"${alg.registry}"` : 'absent for a JWS algorithm (RFC 9421 §3.3.7)'}`);
-  let label: string;
-  let result: BaseResult;
-  try {
-    label = serializeKey(options.label);
-    result = signatureBase(message, options.components, params, options.request);
-  } catch (e) {
-    // Invalid parameter values (a nonce with a line break, a label in upper case) are the signer's to fix.
-    if (e instanceof StructuredFieldError) return fail(e.message);
-    throw e;
-  }
+  const label = labelOf(options.label);
+  // Invalid parameter values (a nonce with a line break) come back as component_invalid.
+  const result = signatureBase(message, options.components, params, options.request);
   if (!result.ok) return fail(`${result.reason}: ${result.detail}`);
   const key = await signingKey(options.key, alg);
   let signature: Uint8Array;
@@ -466,16 +466,21 @@ function fail(message: string): never {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-async function signingKey(key: JWK | KeyObject | CryptoKey, alg: Algorithm): Promise<CryptoKey> {
+function labelOf(label: string): string {
   try {
-    if (key instanceof KeyObject) return (await importJWK(key.export({ format: 'jwk' }) as JWK, alg.jws)) as CryptoKey;
-    if ('kty' in key) {
-      if (!fits(alg, key as JWK)) fail(`a ${String((key as JWK).kty)} key cannot sign with ${alg.id}`);
-      return (await importJWK(key as JWK, alg.jws)) as CryptoKey;
-    }
-    return key as CryptoKey;
+    return serializeKey(label);
+  } catch {
+    return fail(`the label ${JSON.stringify(label)} is not a structured field key`);
+  }
+}
+
+async function signingKey(key: JWK | KeyObject | CryptoKey, alg: Algorithm): Promise<CryptoKey> {
+  const jwk = key instanceof KeyObject ? (key.export({ format: 'jwk' }) as JWK) : 'kty' in key ? (key as JWK) : undefined;
+  if (!jwk) return key as CryptoKey;
+  if (!fits(alg, jwk)) fail(`a ${String(jwk.kty)} key cannot sign with ${alg.id}`);
+  try {
+    return (await importJWK(jwk, alg.jws)) as CryptoKey;
   } catch (e) {
-    if (e instanceof HttpSignatureError) throw e;
     return fail(`the key cannot be used with ${alg.id}: ${(e as Error).message}`);
   }
 }
@@ -565,6 +570,7 @@ export async function verifyMessage(message: HttpMessage, options: VerifyOptions
     base = buildBase(selected.input, { message, ...(options.request ? { request: options.request } : {}) });
   } catch (e) {
     if (e instanceof BaseError) return { ...out, reason: e.reason, detail: e.message };
+    if (e instanceof StructuredFieldError) return { ...out, reason: 'malformed', detail: e.message };
     throw e;
   }
   const found = await verifyWithKeys(base, selected.signature, out, options);
@@ -734,7 +740,6 @@ async function verifyOne(alg: Algorithm, jwk: JWK, data: Uint8Array, signature: 
   } catch {
     return refuse('key_unusable', `the key "${jwk.kid ?? ''}" cannot be imported for ${alg.id}`);
   }
-  if (alg.octets !== undefined && signature.length !== alg.octets) return false;
   try {
     return await webcrypto.subtle.verify(alg.webcrypto, key as webcrypto.CryptoKey, signature, data);
   } catch {

@@ -1,5 +1,5 @@
-import { generateKeyPairSync, verify as nodeVerify, type KeyObject } from 'node:crypto';
-import { exportJWK, importJWK, type JWK } from 'jose';
+import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { contentDigest } from '../../src/crypto/content-digest.js';
 import {
@@ -463,6 +463,8 @@ describe('component values (RFC 9421 §2.1, §2.2)', () => {
     ['a fragment in the target URI', get('https://a.example/#x'), ['@target-uri'], 'component_invalid'],
     ['a bad port', get('https://a.example:99999/'), ['@authority'], 'component_invalid'],
     ['an unclosed IPv6 literal', get('https://[::1/'), ['@authority'], 'component_invalid'],
+    ['text after an IPv6 literal', get('https://[::1]x/'), ['@authority'], 'component_invalid'],
+    ['bs over a value wider than bytes', get('https://a.example/', { a: 'x\u0100' }), [{ name: 'a', params: { bs: true } }], 'component_invalid'],
     ['a space in the method', { method: 'GET X', targetUri: 'https://a.example/', headers: {} }, ['@method'], 'component_invalid'],
   ])('an error for %s', (_what, message, components, reason) => {
     expect(base(message, components)).toMatchObject({ ok: false, reason });
@@ -474,5 +476,423 @@ describe('component values (RFC 9421 §2.1, §2.2)', () => {
     const big = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`h${i}`, 'x'.repeat(LIMITS.valueChars)]));
     expect(base(get('https://a.example/', big), Object.keys(big))).toMatchObject({ ok: false, reason: 'too_large' });
     expect(base(get('https://a.example/', { h: 'x'.repeat(LIMITS.valueChars + 1) }), ['h'])).toMatchObject({ ok: false, reason: 'component_invalid' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ed = generateKeyPairSync('ed25519');
+const jwkOf = (key: KeyObject, extra: Partial<JWK> = {}): JWK => ({ ...(key.export({ format: 'jwk' }) as JWK), ...extra });
+const EC_JWK = jwkOf(ec.publicKey, { kid: 'ec-1' });
+const NOW = 1_700_000_000;
+const enc = (s: string) => new TextEncoder().encode(s);
+
+const resource = (headers: HttpFields = {}): HttpRequestMessage => ({
+  method: 'GET', targetUri: 'https://rs.example/api/accounts?limit=10', headers: { host: 'rs.example', authorization: 'DPoP AT-123', ...headers },
+});
+
+/** The message with this signature's two fields added (after any it already has). */
+function withSignature<M extends HttpRequestMessage | HttpResponseMessage>(message: M, signed: { signatureInput: string; signature: string }): M {
+  const add = (name: string, value: string) => {
+    const old = message.headers[name];
+    return old === undefined ? value : [...(typeof old === 'string' ? [old] : old), value];
+  };
+  return { ...message, headers: { ...message.headers, 'signature-input': add('signature-input', signed.signatureInput), signature: add('signature', signed.signature) } };
+}
+
+async function signEc<M extends HttpRequestMessage | HttpResponseMessage>(message: M, components: ComponentSpec[] = ['@method', '@target-uri', 'authorization'], params: object = { keyid: 'ec-1' }, label = 'sig1'): Promise<M> {
+  return withSignature(message, await signMessage(message, { label, components, key: ec.privateKey, algorithm: 'ES256', params: { created: NOW, ...params } }));
+}
+
+const verifyEc = (message: HttpRequestMessage | HttpResponseMessage, options: Partial<VerifyOptions> = {}) =>
+  verifyMessage(message, { keys: [EC_JWK], algorithms: ['ES256'], now: NOW, ...options });
+
+describe('signing and verifying', () => {
+  it.each<[string, { privateKey: KeyObject; publicKey: KeyObject }, string]>([
+    ['ES256', ec, 'ecdsa-p256-sha256'],
+    ['ecdsa-p256-sha256', ec, 'ecdsa-p256-sha256'],
+    ['rsa-pss-sha512', rsa, 'rsa-pss-sha512'],
+    ['PS512', rsa, 'rsa-pss-sha512'],
+    ['PS256', rsa, 'PS256'],
+    ['EdDSA', ed, 'ed25519'],
+    ['Ed25519', ed, 'ed25519'],
+  ])('round trip with %s', async (algorithm, pair, id) => {
+    const message = resource();
+    const signed = await signMessage(message, { label: 'sig1', components: ['@method', '@target-uri', 'authorization'], key: pair.privateKey, algorithm, params: { created: NOW, keyid: 'k' } });
+    const key = jwkOf(pair.publicKey, { kid: 'k' });
+    const result = await verifyMessage(withSignature(message, signed), { keys: [key], algorithms: [algorithm], now: NOW });
+    expect(result).toMatchObject({ verified: true, algorithm: id, label: 'sig1', keyid: 'k', created: NOW, components: ['"@method"', '"@target-uri"', '"authorization"'] });
+    const tampered = withSignature({ ...message, method: 'DELETE' }, signed);
+    expect(await verifyMessage(tampered, { keys: [key], algorithms: [algorithm], now: NOW })).toMatchObject({ verified: false, reason: 'bad_signature' });
+  });
+
+  it('ecdsa-p256-sha256 signatures are the 64-octet r||s of §3.3.4', async () => {
+    const signed = await signMessage(resource(), { label: 'sig1', components: ['@method'], key: ec.privateKey, algorithm: 'ES256', params: { created: NOW, keyid: 'ec-1' } });
+    const bytes = Buffer.from(signed.signature.slice('sig1=:'.length, -1), 'base64');
+    expect(bytes.length).toBe(64);
+    expect(nodeVerify('sha256', Buffer.from(signed.signatureBase), { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, bytes)).toBe(true);
+    // The same signature in DER (as JCA and OpenSSL make by default) is refused.
+    const der = nodeSign('sha256', Buffer.from(signed.signatureBase), ec.privateKey);
+    const message = withSignature(resource(), { signatureInput: signed.signatureInput, signature: `sig1=:${der.toString('base64')}:` });
+    expect(await verifyEc(message)).toMatchObject({ verified: false, reason: 'bad_signature' });
+    expect(await verifyEc(withSignature(resource(), signed))).toMatchObject({ verified: true });
+  });
+
+  it('PS256 and rsa-pss-sha512 are different algorithms; an RSA key without alg tries each allowed one', async () => {
+    const message = withSignature(resource(), await signMessage(resource(), { label: 'sig1', components: ['@method'], key: rsa.privateKey, algorithm: 'PS256', params: { created: NOW } }));
+    const key = jwkOf(rsa.publicKey);
+    expect(await verifyMessage(message, { keys: [key], algorithms: ['rsa-pss-sha512'], now: NOW })).toMatchObject({ verified: false, reason: 'bad_signature' });
+    expect(await verifyMessage(message, { keys: [key], algorithms: ['rsa-pss-sha512', 'PS256'], now: NOW })).toMatchObject({ verified: true, algorithm: 'PS256' });
+    expect(await verifyMessage(message, { keys: [{ ...key, alg: 'PS256' }], algorithms: ['rsa-pss-sha512', 'PS256'], now: NOW })).toMatchObject({ verified: true, algorithm: 'PS256' });
+  });
+
+  it('takes the private key as a JWK, a KeyObject or a CryptoKey', async () => {
+    const privateJwk = jwkOf(ec.privateKey);
+    const cryptoKey = (await importJWK(privateJwk, 'ES256')) as CryptoKey;
+    for (const key of [privateJwk, ec.privateKey, cryptoKey]) {
+      const signed = await signMessage(resource(), { label: 'sig1', components: ['@method'], key, algorithm: 'ES256', params: { created: NOW, keyid: 'ec-1' } });
+      expect(await verifyEc(withSignature(resource(), signed))).toMatchObject({ verified: true });
+    }
+  });
+
+  it('puts created first, as now, when it is not given; the alg parameter only when asked and consistent', async () => {
+    const signed = await signMessage(resource(), { label: 'sig1', components: ['@method'], key: ec.privateKey, algorithm: 'ES256', params: { keyid: 'ec-1', alg: 'ecdsa-p256-sha256' }, now: NOW });
+    expect(signed.signatureInput).toBe('sig1=("@method");created=1700000000;keyid="ec-1";alg="ecdsa-p256-sha256"');
+    expect(await verifyEc(withSignature(resource(), signed))).toMatchObject({ verified: true, alg: 'ecdsa-p256-sha256' });
+    const unasked = await signMessage(resource(), { label: 'sig1', components: ['@method'], key: ec.privateKey, algorithm: 'ES256' });
+    expect(unasked.signatureInput).toMatch(/^sig1=\("@method"\);created=\d+$/);
+    const explicitUndefined = await signMessage(resource(), { label: 'sig1', components: [], key: ec.privateKey, algorithm: 'ES256', params: { keyid: 'k', created: undefined }, now: NOW });
+    expect(explicitUndefined.signatureInput).toBe('sig1=();created=1700000000;keyid="k"');
+  });
+
+  it.each<[string, Partial<Parameters<typeof signMessage>[1]>]>([
+    ['an unsupported algorithm', { algorithm: 'RS256' }],
+    ['an alg parameter for another algorithm', { params: { alg: 'ed25519' } }],
+    ['an alg parameter for a JWS algorithm', { key: rsa.privateKey, algorithm: 'PS256', params: { alg: 'PS256' } }],
+    ['a label that is not a key', { label: 'Sig1' }],
+    ['a component the message lacks', { components: ['dpop'] }],
+    ['a nonce with a line break', { params: { nonce: 'a\nb' } }],
+    ['a JWK of another type', { key: jwkOf(ed.privateKey) }],
+    ['a KeyObject of another type', { key: rsa.privateKey }],
+    ['a public key', { key: ec.publicKey }],
+  ])('refuses to sign with %s', async (_what, change) => {
+    const options = { label: 'sig1', components: ['@method'], key: ec.privateKey, algorithm: 'ES256', ...change };
+    await expect(signMessage(resource(), options)).rejects.toThrow(HttpSignatureError);
+  });
+
+  it('appends to signatures a message already has, and each verifies by label', async () => {
+    const once = await signEc(resource(), ['@method'], { keyid: 'ec-1', tag: 'first' }, 'one');
+    const twice = await signEc(once, ['@target-uri'], { keyid: 'ec-1', tag: 'second' }, 'two');
+    expect(twice.headers['signature-input']).toHaveLength(2);
+    expect(await verifyEc(twice, { label: 'one' })).toMatchObject({ verified: true, tag: 'first' });
+    expect(await verifyEc(twice, { label: 'two' })).toMatchObject({ verified: true, tag: 'second' });
+    expect(await verifyEc(twice, { tag: 'second' })).toMatchObject({ verified: true, label: 'two' });
+  });
+});
+
+describe('verification refusals', () => {
+  const refusal = (result: SignatureVerification) => ({ verified: result.verified, reason: result.reason });
+
+  it('signature_input_missing and signature_missing', async () => {
+    expect(await verifyEc(resource())).toEqual({ verified: false, reason: 'signature_input_missing', detail: 'the message has no Signature-Input field' });
+    expect(refusal(await verifyEc(resource({ 'signature-input': '' })))).toEqual({ verified: false, reason: 'signature_input_missing' });
+    const signed = await signEc(resource());
+    expect(refusal(await verifyEc({ ...signed, headers: { ...signed.headers, signature: undefined } }))).toEqual({ verified: false, reason: 'signature_missing' });
+  });
+
+  it.each([
+    ['a Signature-Input that is not a Dictionary', { 'signature-input': 'sig1=(', signature: 'sig1=:AAAA:' }],
+    ['a Signature that is not a Dictionary', { 'signature-input': 'sig1=("@method");created=1', signature: 'sig1=:AA$A:' }],
+    ['a Signature member that is not a byte sequence', { 'signature-input': 'sig1=("@method");created=1', signature: 'sig1="AAAA"' }],
+    ['a Signature-Input member that is not an inner list', { 'signature-input': 'sig1="@method"', signature: 'sig1=:AAAA:' }],
+    ['a component identifier that is not a string', { 'signature-input': 'sig1=(method);created=1', signature: 'sig1=:AAAA:' }],
+    ['a label only in Signature-Input', { 'signature-input': 'sig1=("@method"), sig2=()', signature: 'sig1=:AAAA:' }],
+    ['a label only in Signature', { 'signature-input': 'sig1=("@method")', signature: 'sig1=:AAAA:, sig2=:AAAA:' }],
+    ['a repeated label', { 'signature-input': ['sig1=("@method")', 'sig1=()'], signature: 'sig1=:AAAA:' }],
+    ['created that is not an integer', { 'signature-input': 'sig1=("@method");created="1700000000"', signature: 'sig1=:AAAA:' }],
+    ['created that is a decimal', { 'signature-input': 'sig1=("@method");created=1700000000.5', signature: 'sig1=:AAAA:' }],
+    ['keyid that is not a string', { 'signature-input': 'sig1=("@method");keyid=ec-1', signature: 'sig1=:AAAA:' }],
+    ['a repeated parameter', { 'signature-input': 'sig1=("@method");created=1;created=2', signature: 'sig1=:AAAA:' }],
+  ])('malformed: %s', async (_what, headers) => {
+    expect(refusal(await verifyEc(resource(headers)))).toEqual({ verified: false, reason: 'malformed' });
+  });
+
+  it('label_absent, label_ambiguous, and tag_mismatch when choosing among signatures', async () => {
+    const two = await signEc(await signEc(resource(), undefined, { keyid: 'ec-1', tag: 'x' }, 'a'), undefined, { keyid: 'ec-1', tag: 'y' }, 'b');
+    expect(await verifyEc(two, { label: 'c' })).toMatchObject({ verified: false, reason: 'label_absent' });
+    expect(await verifyEc(two)).toMatchObject({ verified: false, reason: 'label_ambiguous' });
+    expect(await verifyEc(two, { tag: 'z' })).toMatchObject({ verified: false, reason: 'tag_mismatch', detail: 'no signature has the tag "z"' });
+    expect(await verifyEc(two, { label: 'a', tag: 'y' })).toMatchObject({ verified: false, reason: 'tag_mismatch', label: 'a', tag: 'x' });
+    const sameTag = await signEc(await signEc(resource(), undefined, { keyid: 'ec-1', tag: 'x' }, 'a'), undefined, { keyid: 'ec-1', tag: 'x' }, 'b');
+    expect(await verifyEc(sameTag, { tag: 'x' })).toMatchObject({ verified: false, reason: 'label_ambiguous' });
+    expect(await verifyEc(await signEc(resource()), { tag: 'x' })).toMatchObject({ verified: false, reason: 'tag_mismatch', detail: 'the tag is absent, not "x"' });
+  });
+
+  it('created_missing, created_in_future (beyond the skew), too_old, expired', async () => {
+    const unsignedTimes = resource({ 'signature-input': 'sig1=("@method");keyid="ec-1"', signature: 'sig1=:AAAA:' });
+    expect(await verifyEc(unsignedTimes, { requireCreated: true })).toMatchObject({ verified: false, reason: 'created_missing' });
+    expect(await verifyEc(await signEc(resource(), undefined, { created: NOW + 10, keyid: 'ec-1' }))).toMatchObject({ verified: true });
+    expect(await verifyEc(await signEc(resource(), undefined, { created: NOW + 11, keyid: 'ec-1' }))).toMatchObject({ verified: false, reason: 'created_in_future', detail: 'created is 11 s in the future' });
+    expect(await verifyEc(await signEc(resource(), undefined, { created: NOW + 1, keyid: 'ec-1' }), { maxSkew: 0 })).toMatchObject({ verified: false, reason: 'created_in_future' });
+    expect(await verifyEc(await signEc(resource(), undefined, { created: NOW - 60, keyid: 'ec-1' }), { maxAge: 60 })).toMatchObject({ verified: true });
+    expect(await verifyEc(await signEc(resource(), undefined, { created: NOW - 61, keyid: 'ec-1' }), { maxAge: 60 })).toMatchObject({ verified: false, reason: 'too_old' });
+    expect(await verifyEc(await signEc(resource(), undefined, { keyid: 'ec-1', expires: NOW }))).toMatchObject({ verified: true, expires: NOW });
+    expect(await verifyEc(await signEc(resource(), undefined, { keyid: 'ec-1', expires: NOW - 1 }))).toMatchObject({ verified: false, reason: 'expired' });
+  });
+
+  it('coverage_insufficient names what is missing, with req told apart', async () => {
+    const result = await verifyEc(await signEc(resource(), ['@method']), { components: ['@method', '@target-uri', { name: 'authorization' }] });
+    expect(result).toMatchObject({ verified: false, reason: 'coverage_insufficient', missing_components: ['"@target-uri"', '"authorization"'] });
+    const request = resource();
+    const unsigned: HttpResponseMessage = { status: 200, headers: {} };
+    const response = withSignature(unsigned, await signMessage(unsigned, {
+      label: 'sig1', components: ['@status', { name: '@method', params: { req: true } }], key: ec.privateKey, algorithm: 'ES256', params: { created: NOW }, request,
+    }));
+    expect(await verifyEc(response, { request, components: [{ name: '@method', req: true }] })).toMatchObject({ verified: true });
+    expect(await verifyEc(response, { request, components: ['@method'] })).toMatchObject({ verified: false, reason: 'coverage_insufficient', missing_components: ['"@method"'] });
+  });
+
+  it('component_missing and component_invalid when the base cannot be rebuilt', async () => {
+    const signed = await signEc(resource({ 'x-custom': 'v' }), ['@method', 'x-custom']);
+    expect(await verifyEc({ ...signed, headers: { ...signed.headers, 'x-custom': undefined } })).toMatchObject({ verified: false, reason: 'component_missing' });
+    expect(await verifyEc(resource({ 'signature-input': 'sig1=("@bogus");created=1700000000', signature: 'sig1=:AAAA:' }))).toMatchObject({ verified: false, reason: 'component_invalid' });
+    expect(await verifyEc(resource({ 'signature-input': 'sig1=("@method" "@method");created=1700000000', signature: 'sig1=:AAAA:' }))).toMatchObject({ verified: false, reason: 'component_invalid' });
+  });
+
+  it('content_digest_* when the body is given and Content-Digest does not describe it', async () => {
+    const body = enc('{"amount":"10.00"}');
+    const post = (digest?: string) => ({ ...resource(digest === undefined ? {} : { 'content-digest': digest }), method: 'POST' });
+    const sign = (m: HttpRequestMessage) => signEc(m, m.headers['content-digest'] ? ['@method', 'content-digest'] : ['@method']);
+    expect(await verifyEc(await sign(post(contentDigest(body))), { body })).toMatchObject({ verified: true, content_digest: 'match' });
+    expect(await verifyEc(await sign(post()), { body })).toMatchObject({ verified: false, reason: 'content_digest_missing' });
+    expect(await verifyEc(await sign(post(contentDigest(enc('other')))), { body })).toMatchObject({ verified: false, reason: 'content_digest_mismatch' });
+    expect(await verifyEc(await sign(post('md5=:AAAA:')), { body })).toMatchObject({ verified: false, reason: 'content_digest_unsupported' });
+    expect(await verifyEc(await sign(post('sha-256=abc')), { body })).toMatchObject({ verified: false, reason: 'content_digest_malformed' });
+    // No content and no digest is fine; a digest of something else is not, even with no content.
+    expect(await verifyEc(await sign(post()), { body: new Uint8Array() })).toMatchObject({ verified: true });
+    expect(await verifyEc(await sign(post(contentDigest(body))), { body: new Uint8Array() })).toMatchObject({ verified: false, reason: 'content_digest_mismatch' });
+  });
+
+  it('algorithm_unsupported, algorithm_not_allowed, algorithm_mismatch', async () => {
+    const withAlg = (alg: string) => signEc(resource(), undefined, { keyid: 'ec-1' }).then((m) => ({
+      ...m, headers: { ...m.headers, 'signature-input': (m.headers['signature-input'] as string).replace('keyid="ec-1"', `keyid="ec-1";alg="${alg}"`) },
+    }));
+    expect(await verifyEc(await withAlg('hmac-sha256'))).toMatchObject({ verified: false, reason: 'algorithm_unsupported' });
+    expect(await verifyEc(await withAlg('ES256'))).toMatchObject({ verified: false, reason: 'algorithm_unsupported' });
+    expect(await verifyEc(await withAlg('ecdsa-p256-sha256'), { algorithms: ['EdDSA'] })).toMatchObject({ verified: false, reason: 'algorithm_not_allowed' });
+    expect(await verifyEc(await signEc(resource()), { algorithms: ['PS256', 'EdDSA'] })).toMatchObject({ verified: false, reason: 'algorithm_not_allowed' });
+    expect(await verifyEc(await signEc(resource()), { keys: [{ ...EC_JWK, alg: 'RS256' }] })).toMatchObject({ verified: false, reason: 'algorithm_unsupported' });
+    expect(await verifyEc(await signEc(resource()), { keys: [{ ...EC_JWK, alg: 'EdDSA' }], algorithms: ['ES256', 'EdDSA'] })).toMatchObject({ verified: false, reason: 'algorithm_mismatch' });
+    expect(await verifyEc(await withAlg('ed25519'), { algorithms: ['ES256', 'EdDSA'] })).toMatchObject({ verified: false, reason: 'algorithm_mismatch' });
+    expect(await verifyEc(await withAlg('ed25519'), { keys: [{ ...EC_JWK, alg: 'ES256' }], algorithms: ['ES256', 'EdDSA'] })).toMatchObject({ verified: false, reason: 'algorithm_mismatch' });
+  });
+
+  it('key_unknown and key_unusable', async () => {
+    const signed = await signEc(resource());
+    expect(await verifyEc(signed, { keys: [{ ...EC_JWK, kid: 'other' }] })).toMatchObject({ verified: false, reason: 'key_unknown', detail: 'no key has the kid "ec-1"' });
+    expect(await verifyEc(signed, { keys: [] })).toMatchObject({ verified: false, reason: 'key_unknown' });
+    expect(await verifyEc(signed, { keys: [{ ...EC_JWK, use: 'enc' }] })).toMatchObject({ verified: false, reason: 'key_unusable' });
+    expect(await verifyEc(signed, { keys: [{ ...EC_JWK, key_ops: ['sign'] }] })).toMatchObject({ verified: false, reason: 'key_unusable' });
+    expect(await verifyEc(signed, { keys: [{ ...EC_JWK, x: 'AAAA' }] })).toMatchObject({ verified: false, reason: 'key_unusable' });
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const rsaSigned = withSignature(resource(), await signMessage(resource(), { label: 'sig1', components: ['@method'], key: small.privateKey, algorithm: 'PS256', params: { created: NOW } }));
+    expect(await verifyMessage(rsaSigned, { keys: [jwkOf(small.publicKey)], algorithms: ['PS256'], now: NOW })).toMatchObject({ verified: false, reason: 'key_unusable', detail: 'an RSA key shorter than 2048 bits' });
+  });
+
+  it('picks among keys by keyid, then by type when kids repeat (FAPI 2.0 SP §5.4.3); without keyid tries each', async () => {
+    const other = jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, { kid: 'ec-1' });
+    const rsaSameKid = jwkOf(rsa.publicKey, { kid: 'ec-1' });
+    const signed = await signEc(resource());
+    const result = await verifyEc(signed, { keys: [rsaSameKid, other, EC_JWK], algorithms: ['PS256', 'ES256'] });
+    expect(result).toMatchObject({ verified: true, key_thumbprint: (await import('../../src/crypto/jwk.js')).jwkThumbprint(EC_JWK) });
+    const noKeyid = await signEc(resource(), undefined, {});
+    expect(await verifyEc(noKeyid, { keys: [{ ...other, kid: 'x' }, { ...EC_JWK, kid: 'y' }] })).toMatchObject({ verified: true });
+  });
+
+  it('bad_signature for a flipped bit or a signature of the wrong length', async () => {
+    const signed = await signEc(resource());
+    const sig = signed.headers.signature as string;
+    const bytes = Buffer.from(sig.slice(6, -1), 'base64');
+    bytes[10] = (bytes[10] as number) ^ 1;
+    expect(await verifyEc({ ...signed, headers: { ...signed.headers, signature: `sig1=:${bytes.toString('base64')}:` } })).toMatchObject({ verified: false, reason: 'bad_signature' });
+    expect(await verifyEc({ ...signed, headers: { ...signed.headers, signature: `sig1=:${bytes.subarray(1).toString('base64')}:` } })).toMatchObject({ verified: false, reason: 'bad_signature' });
+  });
+});
+
+describe('FAPI 2.0 HTTP Signatures (draft -01 §5.3)', () => {
+  const clientKey = { private: ec.privateKey, public: EC_JWK };
+  const serverKey = jwkOf(ed.publicKey, { kid: 'rs-1' });
+  const PROFILE_ALGORITHMS = ['PS256', 'ES256', 'EdDSA'];
+  const accountsBody = enc('{"data":{"accounts":[]}}');
+  const paymentBody = enc('{"amount":"10.00","currency":"AUD"}');
+
+  const dpopGet = () => resource({ dpop: 'eyJhbGciOiJFUzI1NiJ9.e30.sig' });
+  const post = (): HttpRequestMessage => ({ ...resource({ 'content-type': 'application/json', 'content-digest': contentDigest(paymentBody) }), method: 'POST', targetUri: 'https://rs.example/api/payments' });
+
+  async function clientSigns(request: HttpRequestMessage, params: object = {}, components = fapiRequestComponents(request)) {
+    return withSignature(request, await signMessage(request, { label: 'sig1', components, key: clientKey.private, algorithm: 'ES256', params: { created: NOW, keyid: 'ec-1', tag: FAPI_REQUEST_TAG, ...params } }));
+  }
+  const serverVerifies = (request: HttpRequestMessage, body: Uint8Array, options: Partial<VerifyOptions> = {}) =>
+    verifyMessage(request, { keys: [clientKey.public], algorithms: PROFILE_ALGORITHMS, now: NOW + 5, ...fapiRequestRequirements(request, body), ...options });
+
+  async function serverSigns(request: HttpRequestMessage, body: Uint8Array, requestLabel?: string, components?: ComponentSpec[]) {
+    const response: HttpResponseMessage = { status: 200, headers: { 'content-type': 'application/json', ...(body.length ? { 'content-digest': contentDigest(body) } : {}) } };
+    return withSignature(response, await signMessage(response, {
+      label: 'sig1', components: components ?? fapiResponseComponents(request, response, requestLabel), key: ed.privateKey, algorithm: 'EdDSA',
+      params: { created: NOW + 5, keyid: 'rs-1', tag: FAPI_RESPONSE_TAG }, request,
+    }));
+  }
+  const clientVerifies = (response: HttpResponseMessage, request: HttpRequestMessage, body: Uint8Array, requestSigned = true) =>
+    verifyMessage(response, { keys: [serverKey], algorithms: PROFILE_ALGORITHMS, now: NOW + 6, request, ...fapiResponseRequirements(body, requestSigned) });
+
+  it('§5.3.1.1: a client covers @method, @target-uri, Authorization, DPoP when sent, Content-Digest with a body', () => {
+    expect(fapiRequestComponents(resource())).toEqual(['@method', '@target-uri', 'authorization']);
+    expect(fapiRequestComponents(dpopGet())).toEqual(['@method', '@target-uri', 'authorization', 'dpop']);
+    expect(fapiRequestComponents(post())).toEqual(['@method', '@target-uri', 'authorization', 'content-digest']);
+  });
+
+  it('§5.3.1.2 and §5.3.2: a signed GET with DPoP verifies; the signed response, linked to it, verifies', async () => {
+    const request = await clientSigns(dpopGet());
+    expect(await serverVerifies(request, new Uint8Array())).toMatchObject({
+      verified: true, tag: FAPI_REQUEST_TAG, algorithm: 'ecdsa-p256-sha256', components: ['"@method"', '"@target-uri"', '"authorization"', '"dpop"'],
+    });
+    const response = await serverSigns(request, accountsBody, 'sig1');
+    const verified = await clientVerifies(response, request, accountsBody);
+    expect(verified).toMatchObject({
+      verified: true, tag: FAPI_RESPONSE_TAG, algorithm: 'ed25519', content_digest: 'match',
+      components: ['"@status"', '"content-digest"', '"@method";req', '"@target-uri";req', '"signature";key="sig1";req', '"signature-input";key="sig1";req'],
+    });
+  });
+
+  it('§5.3.2.1: a POST with a body: the response also covers the request Content-Digest', async () => {
+    const request = await clientSigns(post());
+    expect(await serverVerifies(request, paymentBody)).toMatchObject({ verified: true, content_digest: 'match' });
+    const response = await serverSigns(request, accountsBody, 'sig1');
+    expect(await clientVerifies(response, request, accountsBody)).toMatchObject({
+      verified: true,
+      components: ['"@status"', '"content-digest"', '"@method";req', '"@target-uri";req', '"content-digest";req', '"signature";key="sig1";req', '"signature-input";key="sig1";req'],
+    });
+  });
+
+  it('an unsigned request answered with a signed response (no request signature to cover)', async () => {
+    const request = resource();
+    const response = await serverSigns(request, new Uint8Array());
+    expect(await clientVerifies(response, request, new Uint8Array(), false)).toMatchObject({ verified: true, components: ['"@status"', '"@method";req', '"@target-uri";req'] });
+  });
+
+  it.each<[string, () => Promise<HttpRequestMessage>, Uint8Array, string, string[]?]>([
+    ['an unsigned request (§5.3.1.2 item 3: 401)', async () => resource(), new Uint8Array(), 'signature_input_missing'],
+    ['another tag (item 4)', () => clientSigns(resource(), { tag: 'other' }), new Uint8Array(), 'tag_mismatch'],
+    ['Authorization not covered (item 5)', () => clientSigns(resource(), {}, ['@method', '@target-uri']), new Uint8Array(), 'coverage_insufficient', ['"authorization"']],
+    ['@target-uri not covered (item 5)', () => clientSigns(resource(), {}, ['@method', '@path', 'authorization']), new Uint8Array(), 'coverage_insufficient', ['"@target-uri"']],
+    ['no created (item 6)', async () => resource({ 'signature-input': 'sig1=("@method" "@target-uri" "authorization");keyid="ec-1";tag="fapi-2-request"', signature: 'sig1=:AAAA:' }), new Uint8Array(), 'created_missing'],
+    ['created over a minute ago (item 6)', () => clientSigns(resource(), { created: NOW - 56 }), new Uint8Array(), 'too_old'],
+    ['DPoP sent but not covered (item 7)', () => clientSigns(dpopGet(), {}, ['@method', '@target-uri', 'authorization']), new Uint8Array(), 'coverage_insufficient', ['"dpop"']],
+    ['a body without Content-Digest covered (item 8)', () => clientSigns(post(), {}, ['@method', '@target-uri', 'authorization']), paymentBody, 'coverage_insufficient', ['"content-digest"']],
+    ['a body that is not the one digested', () => clientSigns(post()), enc('{"amount":"99999.00","currency":"AUD"}'), 'content_digest_mismatch'],
+    ['a signature by another key', async () => withSignature(resource(), await signMessage(resource(), { label: 'sig1', components: fapiRequestComponents(resource()), key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, algorithm: 'ES256', params: { created: NOW, keyid: 'ec-1', tag: FAPI_REQUEST_TAG } })), new Uint8Array(), 'bad_signature'],
+  ])('a resource server refuses %s', async (_what, make, body, reason, missing) => {
+    const result = await serverVerifies(await make(), body);
+    expect(result).toMatchObject({ verified: false, reason, ...(missing ? { missing_components: missing } : {}) });
+  });
+
+  it.each<[string, ComponentSpec[] | undefined, string, string[]?]>([
+    ['@status not covered (§5.3.2.2 item 3)', ['content-digest', { name: '@method', params: { req: true } }, { name: '@target-uri', params: { req: true } }, { name: 'signature', params: { key: 'sig1', req: true } }, { name: 'signature-input', params: { key: 'sig1', req: true } }], 'coverage_insufficient', ['"@status"']],
+    ['Content-Digest not covered though there is a body (item 4)', ['@status', { name: '@method', params: { req: true } }, { name: '@target-uri', params: { req: true } }, { name: 'signature', params: { key: 'sig1', req: true } }, { name: 'signature-input', params: { key: 'sig1', req: true } }], 'coverage_insufficient', ['"content-digest"']],
+    ['the request signature not covered (§5.3.2.1 item 3)', ['@status', 'content-digest', { name: '@method', params: { req: true } }, { name: '@target-uri', params: { req: true } }], 'coverage_insufficient', ['"signature";req', '"signature-input";req']],
+  ])('a client refuses a response with %s', async (_what, components, reason, missing) => {
+    const request = await clientSigns(resource());
+    const response = await serverSigns(request, accountsBody, 'sig1', components);
+    expect(await clientVerifies(response, request, accountsBody)).toMatchObject({ verified: false, reason, missing_components: missing });
+  });
+
+  it('a client refuses a response with a changed body, or one that answers another request', async () => {
+    const request = await clientSigns(resource());
+    const response = await serverSigns(request, accountsBody, 'sig1');
+    expect(await clientVerifies(response, request, enc('{"data":{"accounts":[{"id":"evil"}]}}'))).toMatchObject({ verified: false, reason: 'content_digest_mismatch' });
+    const otherRequest = await clientSigns(resource(), { created: NOW + 1 });
+    expect(await clientVerifies(response, otherRequest, accountsBody)).toMatchObject({ verified: false, reason: 'bad_signature' });
+    expect(await clientVerifies(response, { ...request, targetUri: 'https://rs.example/api/accounts?limit=11' }, accountsBody)).toMatchObject({ verified: false, reason: 'bad_signature' });
+  });
+
+  it('a client refuses a response tagged as a request', async () => {
+    const request = await clientSigns(resource());
+    const response: HttpResponseMessage = { status: 200, headers: {} };
+    const signed = withSignature(response, await signMessage(response, { label: 'sig1', components: fapiResponseComponents(request, response, 'sig1'), key: ed.privateKey, algorithm: 'EdDSA', params: { created: NOW, keyid: 'rs-1', tag: FAPI_REQUEST_TAG }, request }));
+    expect(await clientVerifies(signed, request, new Uint8Array())).toMatchObject({ verified: false, reason: 'tag_mismatch' });
+  });
+});
+
+describe('hostile input', () => {
+  const KNOWN_REASONS = new Set([
+    'signature_input_missing', 'signature_missing', 'malformed', 'label_absent', 'label_ambiguous', 'tag_mismatch', 'created_missing', 'created_in_future', 'too_old',
+    'expired', 'coverage_insufficient', 'component_missing', 'component_invalid', 'too_large', 'content_digest_missing', 'content_digest_mismatch',
+    'content_digest_unsupported', 'content_digest_malformed', 'algorithm_unsupported', 'algorithm_not_allowed', 'algorithm_mismatch', 'key_unknown', 'key_unusable', 'bad_signature',
+  ]);
+  /** A small deterministic generator, so a failure can be replayed. */
+  function prng(seed: number) {
+    let s = seed >>> 0;
+    return () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+  }
+
+  it('answers oversized fields with a refusal, not an exception', async () => {
+    const cases: HttpFields[] = [
+      { 'signature-input': `sig1=(${'"a" '.repeat(300_000)})`, signature: 'sig1=:AAAA:' },
+      { 'signature-input': 'sig1=()', signature: `sig1=:${'A'.repeat(1_000_000)}:` },
+      { 'signature-input': Array.from({ length: 17 }, (_, i) => `s${i}=()`).join(', '), signature: 'sig1=:AAAA:' },
+      { 'signature-input': `sig1=(${Array.from({ length: 33 }, (_, i) => `"h${i}"`).join(' ')})`, signature: 'sig1=:AAAA:' },
+      { 'signature-input': `sig1=()${Array.from({ length: 17 }, (_, i) => `;p${i}=1`).join('')}`, signature: 'sig1=:AAAA:' },
+      { 'signature-input': Array.from({ length: 5000 }, () => 'sig1=()'), signature: 'sig1=:AAAA:' },
+      { 'signature-input': `sig1="${'\\\\'.repeat(10_000)}`, signature: 'sig1=:AAAA:' },
+    ];
+    for (const headers of cases) expect(await verifyEc(resource(headers))).toMatchObject({ verified: false, reason: 'malformed' });
+  });
+
+  it('answers huge or garbled covered values and target URIs with a refusal', async () => {
+    const input = 'sig1=("x-big");created=1700000000';
+    expect(await verifyEc(resource({ 'x-big': `a${' '.repeat(100_000)}b`, 'signature-input': input, signature: 'sig1=:AAAA:' }))).toMatchObject({ verified: false, reason: 'component_invalid' });
+    expect(await verifyEc(resource({ 'x-big': Array.from({ length: 100 }, () => 'v'), 'signature-input': input, signature: 'sig1=:AAAA:' }))).toMatchObject({ verified: false, reason: 'component_invalid' });
+    const target = { ...resource({ 'signature-input': 'sig1=("@path");created=1700000000', signature: 'sig1=:AAAA:' }), targetUri: `https://a.example/${'%'.repeat(1_000_000)}` };
+    expect(await verifyEc(target)).toMatchObject({ verified: false, reason: 'component_invalid' });
+    const odd = resource({ 'signature-input': 42, signature: { a: 1 } } as unknown as HttpFields);
+    expect(await verifyEc(odd)).toMatchObject({ verified: false, reason: 'signature_input_missing' });
+  });
+
+  it('never throws on random or mutated fields (bounded, seeded)', async () => {
+    const valid = await signEc(resource());
+    const next = prng(9421);
+    const printable = () => String.fromCharCode(0x20 + Math.floor(next() * 95));
+    const mutate = (text: string) => {
+      const i = Math.floor(next() * text.length);
+      let c = printable();
+      while (c === text[i]) c = printable();
+      return text.slice(0, i) + c + text.slice(i + 1);
+    };
+    const bytesOf = (field: unknown) => Buffer.from(String(field).slice('sig1=:'.length, -1), 'base64');
+    for (let round = 0; round < 400; round++) {
+      const headers = { ...valid.headers };
+      if (round % 2 === 0) headers['signature-input'] = mutate(valid.headers['signature-input'] as string);
+      else headers.signature = mutate(valid.headers.signature as string);
+      const result = await verifyEc({ ...valid, headers });
+      // A mutation may verify only if it changed nothing that is signed: base64 pad bits, which
+      // RFC 8941 §4.2.7 asks parsers to tolerate, are the one such place.
+      if (result.verified) {
+        expect(headers['signature-input']).toBe(valid.headers['signature-input']);
+        expect(bytesOf(headers.signature).equals(bytesOf(valid.headers.signature))).toBe(true);
+      } else {
+        expect(KNOWN_REASONS.has(result.reason as string)).toBe(true);
+      }
+    }
+    for (let round = 0; round < 300; round++) {
+      const junk = Array.from({ length: 1 + Math.floor(next() * 200) }, printable).join('');
+      const result = await verifyEc(resource({ 'signature-input': round % 3 ? `sig1=${junk}` : junk, signature: round % 2 ? 'sig1=:AAAA:' : junk }));
+      expect(result.verified).toBe(false);
+      expect(KNOWN_REASONS.has(result.reason as string)).toBe(true);
+    }
   });
 });
