@@ -120,6 +120,9 @@ class BaseError extends Error {
   }
 }
 
+/** An attacker's string as a refusal shows it: quoted, escaped, and short. */
+const shown = (s: string) => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+
 const invalid = (what: string): never => {
   throw new BaseError('component_invalid', what);
 };
@@ -154,27 +157,27 @@ function componentValue(item: Item, ctx: Context): string {
   const name = item.value;
   if (typeof name !== 'string' || name === '') return invalid('a component name must be a non-empty string');
   for (const [key, value] of item.params) {
-    if (key === 'tr') invalid(`"${name}": trailer fields are not supported`);
-    if (key !== 'key' && key !== 'name' && value !== true) invalid(`"${name}": the parameter ${key} must be a true flag`);
+    if (key === 'tr') invalid(`${shown(name)}: trailer fields are not supported`);
+    if (key !== 'key' && key !== 'name' && value !== true) invalid(`${shown(name)}: the parameter ${shown(key)} must be a true flag`);
   }
   const wantsRequest = paramOf(item, 'req') === true;
-  if (wantsRequest && isRequest(ctx.message)) invalid(`"${name}": req is for response signatures only`);
-  if (wantsRequest && !ctx.request) missing(`"${name}": req needs the request the response answers`);
+  if (wantsRequest && isRequest(ctx.message)) invalid(`${shown(name)}: req is for response signatures only`);
+  if (wantsRequest && !ctx.request) missing(`${shown(name)}: req needs the request the response answers`);
   const source = wantsRequest ? (ctx.request as HttpRequestMessage) : ctx.message;
   return name.startsWith('@') ? derivedValue(name, item, source) : fieldValue(name, item, source);
 }
 
 function derivedValue(name: string, item: Item, source: HttpMessage): string {
-  if (!DERIVED.has(name)) invalid(`"${name}" is not a derived component this verifier knows`);
+  if (!DERIVED.has(name)) invalid(`${shown(name)} is not a derived component this verifier knows`);
   for (const [key] of item.params) {
-    if (key !== 'req' && !(key === 'name' && name === '@query-param')) invalid(`"${name}": unknown parameter ${key}`);
+    if (key !== 'req' && !(key === 'name' && name === '@query-param')) invalid(`${shown(name)}: unknown parameter ${shown(key)}`);
   }
   if (name === '@status') {
     if (isRequest(source)) return invalid('"@status" is for responses only');
     const status = source.status;
     return Number.isInteger(status) && status >= 100 && status <= 999 ? String(status) : invalid('"@status": not a three-digit status code');
   }
-  if (!isRequest(source)) return invalid(`"${name}" is for requests only (or a response's request, with req)`);
+  if (!isRequest(source)) return invalid(`${shown(name)} is for requests only (or a response's request, with req)`);
   if (name === '@method') return isToken(source.method) && source.method.length <= 64 ? source.method : invalid('"@method": not an HTTP method');
   const uri = parseTargetUri(source.targetUri);
   switch (name) {
@@ -188,35 +191,35 @@ function derivedValue(name: string, item: Item, source: HttpMessage): string {
 }
 
 function fieldValue(name: string, item: Item, source: HttpMessage): string {
-  if (!isFieldName(name)) invalid(`"${name}" is not a lower-case field name`);
-  for (const [key] of item.params) if (!FIELD_PARAMS.has(key)) invalid(`"${name}": unknown parameter ${key}`);
-  const lines = fieldLines(source.headers, name) ?? missing(`the field "${name}" is not in the ${isRequest(source) ? 'request' : 'response'}`);
-  if (lines.length > LIMITS.fieldLines) invalid(`"${name}": more than ${LIMITS.fieldLines} field lines`);
+  if (!isFieldName(name)) invalid(`${shown(name)} is not a lower-case field name`);
+  for (const [key] of item.params) if (!FIELD_PARAMS.has(key)) invalid(`${shown(name)}: unknown parameter ${shown(key)}`);
+  const lines = fieldLines(source.headers, name) ?? missing(`the field ${shown(name)} is not in the ${isRequest(source) ? 'request' : 'response'}`);
+  if (lines.length > LIMITS.fieldLines) invalid(`${shown(name)}: more than ${LIMITS.fieldLines} field lines`);
   const key = paramOf(item, 'key');
   const structured = key !== undefined || paramOf(item, 'sf') === true;
   if (paramOf(item, 'bs') === true) {
-    if (structured) invalid(`"${name}": bs cannot be combined with sf or key`);
+    if (structured) invalid(`${shown(name)}: bs cannot be combined with sf or key`);
     // §2.1.3: each line's bytes wrapped as a Byte Sequence, the list serialized. Node gives field
     // bytes as latin1 characters; anything wider did not come off the wire.
     return lines.map((line) => {
       const value = unfold(line);
-      if (/[^\u0000-\u00ff]/.test(value)) invalid(`"${name}": a field value that is not bytes`);
+      if (/[^\u0000-\u00ff]/.test(value)) invalid(`${shown(name)}: a field value that is not bytes`);
       return `:${Buffer.from(value, 'latin1').toString('base64')}:`;
     }).join(', ');
   }
   const combined = lines.map((line) => checkedValue(unfold(line), name)).join(', ');
   if (!structured) return combined;
-  if (!DICTIONARY_FIELDS.has(name)) invalid(`"${name}": sf and key need a field known to be a Dictionary`);
+  if (!DICTIONARY_FIELDS.has(name)) invalid(`${shown(name)}: sf and key need a field known to be a Dictionary`);
   let dict: Dictionary;
   try {
     dict = parseDictionary(combined, DEFAULT_SF_LIMITS);
   } catch (e) {
-    if (e instanceof StructuredFieldError) return invalid(`"${name}" is not a valid Dictionary: ${e.message}`);
+    if (e instanceof StructuredFieldError) return invalid(`${shown(name)} is not a valid Dictionary: ${e.message}`);
     throw e;
   }
   if (key === undefined) return serializeDictionary(dict);
-  if (typeof key !== 'string') return invalid(`"${name}": key must be a string`);
-  const member = dict.get(key) ?? missing(`"${name}" has no member "${key}"`);
+  if (typeof key !== 'string') return invalid(`${shown(name)}: key must be a string`);
+  const member = dict.get(key) ?? missing(`${shown(name)} has no member ${shown(key)}`);
   return serializeMember(member);
 }
 
@@ -245,10 +248,10 @@ function unfold(line: string): string {
 
 /** §2.5 step 4: a value in the base is visible ASCII, spaces and tabs; never a line break. */
 function checkedValue(value: string, name: string): string {
-  if (value.length > LIMITS.valueChars) invalid(`the value of "${name}" is too long`);
+  if (value.length > LIMITS.valueChars) invalid(`the value of ${shown(name)} is too long`);
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c !== 0x09 && (c < 0x20 || c > 0x7e)) invalid(`the value of "${name}" has a character outside visible ASCII`);
+    if (c !== 0x09 && (c < 0x20 || c > 0x7e)) invalid(`the value of ${shown(name)} has a character outside visible ASCII`);
   }
   return value;
 }
@@ -297,8 +300,8 @@ function normalizeAuthority(authority: string, defaultPort: string): string {
 function queryParam(query: string | undefined, name: BareItem | undefined): string {
   if (typeof name !== 'string') return invalid('"@query-param" needs a name parameter that is a string');
   const found = [...new URLSearchParams(query ?? '')].filter(([n]) => formEncode(n) === name);
-  if (found.length > 1) invalid(`"@query-param": the parameter "${name}" occurs more than once`);
-  const first = found[0] ?? missing(`"@query-param": the query has no parameter "${name}"`);
+  if (found.length > 1) invalid(`"@query-param": the parameter ${shown(name)} occurs more than once`);
+  const first = found[0] ?? missing(`"@query-param": the query has no parameter ${shown(name)}`);
   return formEncode(first[1]);
 }
 
@@ -529,18 +532,12 @@ export interface VerifyOptions {
  * as far as they could be read, and either `verified: true` with the algorithm and key used, or
  * `verified: false` with the reason and a sentence saying why.
  */
-export interface SignatureVerification {
+export interface SignatureVerification extends SignatureParams {
   verified: boolean;
   reason?: VerifyFailure;
   detail?: string;
   label?: string;
   components?: string[];
-  created?: number;
-  expires?: number;
-  keyid?: string;
-  alg?: string;
-  nonce?: string;
-  tag?: string;
   missing_components?: string[];
   content_digest?: ContentDigestCheck['result'];
   /** The algorithm the signature verified with (registry name, or JWS name per §3.3.7). */
@@ -595,14 +592,14 @@ function selectSignature(headers: HttpFields, options: VerifyOptions): Selected 
   if (isRefusal(signatures)) return signatures;
   // §4: a label in one field and not the other is an error, whichever signature is wanted.
   for (const [mine, other, name] of [[inputs, signatures, 'Signature'], [signatures, inputs, 'Signature-Input']] as const) {
-    for (const label of mine.keys()) if (!other.has(label)) return refuse('malformed', `the label "${label}" has no member in the ${name} field`);
+    for (const label of mine.keys()) if (!other.has(label)) return refuse('malformed', `the label ${shown(label)} has no member in the ${name} field`);
   }
   const label = chooseLabel(inputs, options);
   if (typeof label !== 'string') return label;
   const input = inputs.get(label) as InnerList;
   const signature = signatures.get(label);
-  if (!isInnerList(input) || input.items.some((item) => typeof item.value !== 'string')) return refuse('malformed', `Signature-Input "${label}" is not an inner list of component identifiers`);
-  if (!signature || isInnerList(signature) || !(signature.value instanceof Uint8Array)) return refuse('malformed', `Signature "${label}" is not a byte sequence`);
+  if (!isInnerList(input) || input.items.some((item) => typeof item.value !== 'string')) return refuse('malformed', `Signature-Input ${shown(label)} is not an inner list of component identifiers`);
+  if (!signature || isInnerList(signature) || !(signature.value instanceof Uint8Array)) return refuse('malformed', `Signature ${shown(label)} is not a byte sequence`);
   return { label, input, signature: signature.value };
 }
 
@@ -616,13 +613,13 @@ function parseField(lines: string[], name: string): Dictionary | Refusal {
 }
 
 function chooseLabel(inputs: Dictionary, options: VerifyOptions): string | Refusal {
-  if (options.label !== undefined) return inputs.has(options.label) ? options.label : refuse('label_absent', `no signature is labelled "${options.label}"`);
+  if (options.label !== undefined) return inputs.has(options.label) ? options.label : refuse('label_absent', `no signature is labelled ${shown(options.label)}`);
   const labels = [...inputs.keys()];
   const tagged = options.tag === undefined ? labels : labels.filter((l) => tagOf(inputs.get(l)) === options.tag);
   if (tagged.length === 1) return tagged[0] as string;
-  if (tagged.length > 1) return refuse('label_ambiguous', `${tagged.length} signatures could be meant (${tagged.join(', ')}); name the label`);
+  if (tagged.length > 1) return refuse('label_ambiguous', `${tagged.length} signatures could be meant (${tagged.map(shown).join(', ')}); name the label`);
   // No signature carries the tag: with only one, say what is wrong with it.
-  return labels.length === 1 ? (labels[0] as string) : refuse('tag_mismatch', `no signature has the tag "${options.tag}"`);
+  return labels.length === 1 ? (labels[0] as string) : refuse('tag_mismatch', `no signature has the tag ${shown(options.tag ?? '')}`);
 }
 
 const tagOf = (member: Item | InnerList | undefined) => member?.params.find(([k]) => k === 'tag')?.[1];
@@ -647,7 +644,7 @@ function describeParams(params: Parameters, out: SignatureVerification): Refusal
 /** §3.2.1: the application's requirements, checked before any cryptography. */
 function checkRequirements(input: InnerList, out: SignatureVerification, options: VerifyOptions): Refusal | undefined {
   const now = options.now ?? nowSeconds();
-  if (options.tag !== undefined && out.tag !== options.tag) return refuse('tag_mismatch', `the tag is ${out.tag === undefined ? 'absent' : `"${out.tag}"`}, not "${options.tag}"`);
+  if (options.tag !== undefined && out.tag !== options.tag) return refuse('tag_mismatch', `the tag is ${out.tag === undefined ? 'absent' : `${shown(out.tag)}`}, not ${shown(options.tag)}`);
   if (out.created === undefined && options.requireCreated) return refuse('created_missing', 'the signature has no created parameter');
   if (out.created !== undefined && out.created > now + (options.maxSkew ?? 10)) return refuse('created_in_future', `created is ${out.created - now} s in the future`);
   if (out.created !== undefined && options.maxAge !== undefined && now - out.created > options.maxAge) return refuse('too_old', `created ${now - out.created} s ago, more than ${options.maxAge} s`);
@@ -659,7 +656,7 @@ function checkRequirements(input: InnerList, out: SignatureVerification, options
   }
   if (out.alg !== undefined) {
     const alg = ALGORITHMS.find((a) => a.registry === out.alg);
-    if (!alg) return refuse('algorithm_unsupported', `the alg parameter "${out.alg}" is not an algorithm this verifier supports`);
+    if (!alg) return refuse('algorithm_unsupported', `the alg parameter ${shown(out.alg)} is not an algorithm this verifier supports`);
     if (!allowedAlgorithms(options).includes(alg)) return refuse('algorithm_not_allowed', `the algorithm ${alg.id} is not allowed`);
   }
   return undefined;
@@ -683,7 +680,7 @@ function checkDigest(message: HttpMessage, out: SignatureVerification, options: 
 
 async function verifyWithKeys(base: string, signature: Uint8Array, out: SignatureVerification, options: VerifyOptions): Promise<{ alg: Algorithm; jwk: JWK } | Refusal> {
   const candidates = out.keyid === undefined ? options.keys : options.keys.filter((k) => k.kid === out.keyid);
-  if (candidates.length === 0) return refuse('key_unknown', out.keyid === undefined ? 'no key to verify with' : `no key has the kid "${out.keyid}"`);
+  if (candidates.length === 0) return refuse('key_unknown', out.keyid === undefined ? 'no key to verify with' : `no key has the kid ${shown(out.keyid)}`);
   const data = Buffer.from(base, 'ascii');
   const paramAlg = ALGORITHMS.find((a) => a.registry !== undefined && a.registry === out.alg);
   let first: Refusal | undefined;
@@ -707,8 +704,8 @@ async function verifyWithKeys(base: string, signature: Uint8Array, out: Signatur
 
 /** Keys a verifier must not use, whatever the signature says (FAPI 2.0 SP §5.4.1 item 2 for RSA size). */
 function keyProblem(jwk: JWK): Refusal | undefined {
-  if (jwk.use !== undefined && jwk.use !== 'sig') return refuse('key_unusable', `the key "${jwk.kid ?? ''}" is not for signatures`);
-  if (Array.isArray(jwk.key_ops) && !jwk.key_ops.includes('verify')) return refuse('key_unusable', `the key "${jwk.kid ?? ''}" does not allow verify`);
+  if (jwk.use !== undefined && jwk.use !== 'sig') return refuse('key_unusable', `the key ${shown(jwk.kid ?? '')} is not for signatures`);
+  if (Array.isArray(jwk.key_ops) && !jwk.key_ops.includes('verify')) return refuse('key_unusable', `the key ${shown(jwk.kid ?? '')} does not allow verify`);
   try {
     if (jwk.kty === 'RSA' && measureKey(jwk).bits < 2048) return refuse('key_unusable', 'an RSA key shorter than 2048 bits');
   } catch {
@@ -724,7 +721,7 @@ function keyProblem(jwk: JWK): Refusal | undefined {
  */
 function algorithmsFor(jwk: JWK, paramAlg: Algorithm | undefined, allowed: readonly Algorithm[]): Algorithm[] | Refusal {
   const keyAlg = jwk.alg === undefined ? undefined : algorithmNamed(jwk.alg);
-  if (jwk.alg !== undefined && !keyAlg) return refuse('algorithm_unsupported', `the key's alg "${String(jwk.alg)}" is not an algorithm this verifier supports`);
+  if (jwk.alg !== undefined && !keyAlg) return refuse('algorithm_unsupported', `the key's alg ${shown(String(jwk.alg))} is not an algorithm this verifier supports`);
   if (paramAlg && keyAlg && paramAlg !== keyAlg) return refuse('algorithm_mismatch', `the alg parameter says ${paramAlg.id}, the key is for ${keyAlg.id}`);
   const fixed = paramAlg ?? keyAlg;
   if (fixed && !fits(fixed, jwk)) return refuse('algorithm_mismatch', `a ${String(jwk.kty)} key cannot verify ${fixed.id}`);
@@ -738,7 +735,7 @@ async function verifyOne(alg: Algorithm, jwk: JWK, data: Uint8Array, signature: 
   try {
     key = await cache.import(jwk, alg.jws);
   } catch {
-    return refuse('key_unusable', `the key "${jwk.kid ?? ''}" cannot be imported for ${alg.id}`);
+    return refuse('key_unusable', `the key ${shown(jwk.kid ?? '')} cannot be imported for ${alg.id}`);
   }
   try {
     return await webcrypto.subtle.verify(alg.webcrypto, key as webcrypto.CryptoKey, signature, data);

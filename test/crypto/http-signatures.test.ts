@@ -863,6 +863,16 @@ describe('hostile input', () => {
     expect(await verifyEc(odd)).toMatchObject({ verified: false, reason: 'signature_input_missing' });
   });
 
+  it('shows an attacker\'s strings in a refusal quoted and cut short', async () => {
+    const long = 'x'.repeat(5000);
+    const tagged = await verifyEc(resource({ 'signature-input': `sig1=();created=1700000000;tag="${long}"`, signature: 'sig1=:AAAA:' }), { tag: 'fapi-2-request' });
+    expect(tagged).toMatchObject({ verified: false, reason: 'tag_mismatch' });
+    expect((tagged.detail as string).length).toBeLessThan(200);
+    const named = await verifyEc(resource({ 'signature-input': `sig1=("${long}\\"");created=1700000000`, signature: 'sig1=:AAAA:' }));
+    expect(named).toMatchObject({ verified: false, reason: 'component_invalid' });
+    expect(named.detail).toMatch(/^"x{80}…" is not a lower-case field name$/);
+  });
+
   it('never throws on random or mutated fields (bounded, seeded)', async () => {
     const valid = await signEc(resource());
     const next = prng(9421);
