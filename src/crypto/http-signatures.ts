@@ -16,8 +16,15 @@
  *   the JWS algorithm PS256, which FAPI 2.0 SP §5.4.1 lists and the registry has no name for.
  *   Not rsa-v1_5-sha256 (FAPI 2.0 forbids PKCS#1 v1.5), hmac-sha256 (a shared secret gives no
  *   non-repudiation), ecdsa-p384-sha384 (not in the FAPI list).
- * - §4 Signature-Input and Signature, several signatures by label.
+ * - §4 Signature-Input and Signature, several signatures by label (a label in only one of the two
+ *   fields, or repeated, is malformed).
  * Not here: trailers (`tr`), Accept-Signature (§5), `sf` for fields of unknown type.
+ *
+ * Keys are JWKs: `keyid` selects by `kid`; where kids repeat, the key type, curve and `alg` decide
+ * (FAPI 2.0 SP §5.4.3); RSA keys under 2048 bits are refused (§5.4.1). The algorithm comes from the
+ * `alg` parameter, the key's `alg` or its type, and must be in the caller's allow-list, which may
+ * use JWS names (`ES256` is ecdsa-p256-sha256, `EdDSA` is ed25519, `PS512` is rsa-pss-sha512).
+ * The FAPI presets at the end say what each side covers and requires (§5.3.1.1-§5.3.2.2).
  *
  * Verification never throws for what a message carries: every refusal is a result with a reason.
  * Signing throws HttpSignatureError, because a signer's components and keys are its own choice.
