@@ -19,7 +19,7 @@ import { interactionPage, interactionSubmit } from './endpoints/interaction.js';
 import { introspectionEndpoint, revocationEndpoint } from './endpoints/introspection.js';
 import { parEndpoint } from './endpoints/par.js';
 import { deleteRegistration, readRegistration, registerEndpoint, updateRegistration } from './endpoints/registration.js';
-import { accountsEndpoint, userinfoEndpoint } from './endpoints/resource.js';
+import { accountsEndpoint, paymentsEndpoint, userinfoEndpoint } from './endpoints/resource.js';
 import { tokenEndpoint } from './endpoints/token.js';
 
 /** RFC 6797: every answer tells browsers to use HTTPS only (FAPI 2.0 SP §5.2.3-1). */
@@ -34,6 +34,7 @@ function hotRoutes(ctx: AsContext): ReadonlyMap<string, { methods: readonly stri
     [PATHS.revocation, { methods: any, handle: revocationEndpoint(ctx) }],
     [PATHS.userinfo, { methods: ['GET', 'POST'], handle: userinfoEndpoint(ctx) }],
     [PATHS.accounts, { methods: ['GET'], handle: accountsEndpoint(ctx) }],
+    [PATHS.payments, { methods: ['POST'], handle: paymentsEndpoint(ctx) }],
   ]);
 }
 

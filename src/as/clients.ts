@@ -20,6 +20,8 @@ export type ClientMetadata = Record<string, unknown> & {
   fapi_profile?: string;
   /** Ours: `resource_server` lets the client introspect tokens issued to others (RFC 7662 §2.1). */
   fapi_role?: 'client' | 'resource_server';
+  /** Ours: the client signs its resource requests (RFC 9421) and gets signed responses. */
+  fapi_signed_resource_requests?: boolean;
   introspection_signed_response_alg?: string;
   dpop_bound_access_tokens?: boolean;
   tls_client_certificate_bound_access_tokens?: boolean;

@@ -156,6 +156,11 @@ export class SigningKeys {
     return this.active.has(alg);
   }
 
+  /** The active key for `alg`, for what is signed other than a JWT (HTTP message signatures). */
+  keyFor(alg: string): SigningKey | undefined {
+    return this.active.get(alg);
+  }
+
   /** The JWS header the active key for `alg` signs with, for the facts of what the server sends. */
   headerOf(alg: string): { alg: string; kid?: string } {
     const kid = this.active.get(alg)?.kid;

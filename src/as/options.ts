@@ -46,6 +46,7 @@ export const PATHS = {
   revocation: '/revoke',
   userinfo: '/userinfo',
   accounts: '/api/accounts',
+  payments: '/api/payments',
 } as const;
 
 export type EndpointUrls = { [K in keyof typeof PATHS]: string };

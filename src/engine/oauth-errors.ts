@@ -47,6 +47,8 @@ export const OAUTH_ERRORS = {
   use_dpop_nonce: { status: 400, resourceStatus: 401, defined: 'RFC 9449 §8, §9' },
   invalid_target: { status: 400, defined: 'RFC 8707 §2' },
   invalid_authorization_details: { status: 400, defined: 'RFC 9396 §5' },
+  // No registry holds a code for a refused HTTP message signature; FAPI 2.0 MS §5.6.1.2-3 asks for 401.
+  invalid_signature: { status: 400, resourceStatus: 401, defined: 'FAPI 2.0 MS §5.6.1.2-3 (this project\'s code; RFC 9421 registers none)' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type OAuthError = keyof typeof OAUTH_ERRORS;

@@ -1,8 +1,11 @@
 /**
  * FAPI 2.0 Message Signing against the reference server with openid-client v6: a signed request
  * object pushed to PAR and a JARM response, with each sender constraint (DPoP, mTLS-bound tokens);
- * a signed introspection response (RFC 9701) verified with jose.
+ * a signed introspection response (RFC 9701) verified with jose; HTTP message signatures at the
+ * resource made and checked by an independent implementation (http-message-signatures).
  */
+import { createHash, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { createSigner, createVerifier, httpbis } from 'http-message-signatures';
 import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,3 +135,79 @@ async function assertion(c: FlowClient): Promise<string> {
   return new SignJWT({ iss: c.clientId, sub: c.clientId, aud: as.issuer, iat: now, exp: now + 60, jti: client.randomState() })
     .setProtectedHeader({ alg: 'ES256', kid: 'sig-1' }).sign(c.signingKey!.privateKey);
 }
+
+describe('HTTP message signatures at the resource (RFC 9421), checked with an independent implementation', () => {
+  let c: FlowClient;
+  let accessToken: string;
+  let serverKeys: JSONWebKeySet;
+  beforeAll(async () => {
+    c = await messageSigningClient('mtls', { fapi_signed_resource_requests: true });
+    accessToken = (await signedFlow(c)).tokens.access_token;
+    serverKeys = (await (await c.fetch(`${as.issuer}/jwks`)).json()) as JSONWebKeySet;
+  });
+
+  /** Signs a request the way a FAPI client does (http-message-signatures, not our module), and sends it. */
+  async function signedCall(method: 'GET' | 'POST', path: string, options: { body?: string; fields?: string[]; tag?: string; created?: Date; key?: KeyObject } = {}) {
+    const headers: Record<string, string> = { authorization: `Bearer ${accessToken}` };
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-digest'] = `sha-256=:${createHash('sha256').update(options.body).digest('base64')}:`;
+    }
+    const request = { method, url: `${as.issuer}${path}`, headers };
+    const fields = options.fields ?? ['@method', '@target-uri', 'authorization', ...(options.body !== undefined ? ['content-digest'] : [])];
+    const signed = await httpbis.signMessage({
+      key: createSigner(options.key ?? KeyObject.from(c.signingKey!.privateKey as never), 'ecdsa-p256-sha256', 'sig-1'),
+      fields, params: ['created', 'keyid', 'tag'], paramValues: { tag: options.tag ?? 'fapi-2-request', ...(options.created ? { created: options.created } : {}) },
+    }, request);
+    const response = await c.fetch(request.url, { method, headers: signed.headers as Record<string, string>, ...(options.body !== undefined ? { body: options.body } : {}) });
+    return { request: signed, response, text: await response.text() };
+  }
+
+  /** Verifies the response's signature with the AS's published key, linked to the request. */
+  async function responseVerifies(request: { method: string; url: string; headers: Record<string, string | string[]> }, response: globalThis.Response): Promise<boolean> {
+    const headers = Object.fromEntries(response.headers.entries());
+    return (await httpbis.verifyMessage({
+      keyLookup: async (params) => {
+        const jwk = serverKeys.keys.find((k) => k.kid === params.keyid);
+        return jwk ? { id: jwk.kid, algs: ['ecdsa-p256-sha256'], verify: createVerifier(createPublicKey({ key: jwk as never, format: 'jwk' }), 'ecdsa-p256-sha256') } : null;
+      },
+      // The library compares names only: the ;req forms of @method and @target-uri count.
+      requiredFields: ['@status', 'content-digest', '@method', '@target-uri', 'signature'],
+      requiredParams: ['created', 'tag'],
+    }, { status: response.status, headers }, request)) === true;
+  }
+
+  it('serves a signed GET and signs its answer, linked to the request', async () => {
+    const { request, response, text } = await signedCall('GET', '/api/accounts');
+    expect(response.status, text).toBe(200);
+    expect(response.headers.get('signature-input')).toMatch(/tag="fapi-2-response"/);
+    expect(response.headers.get('content-digest')).toBe(`sha-256=:${createHash('sha256').update(text).digest('base64')}:`);
+    expect(await responseVerifies(request, response)).toBe(true);
+  });
+
+  it('serves a signed POST whose body its Content-Digest covers', async () => {
+    const { request, response, text } = await signedCall('POST', '/api/payments', { body: JSON.stringify({ amount: '10.00', currency: 'EUR' }) });
+    expect(response.status, text).toBe(201);
+    expect(JSON.parse(text).data.initiation).toEqual({ amount: '10.00', currency: 'EUR' });
+    expect(await responseVerifies(request, response)).toBe(true);
+  });
+
+  it('refuses with 401 and the clause: no signature from a client that registered for them, another key, a wrong tag, missing coverage, a stale created, an uncovered digest', async () => {
+    const refused = async (call: Promise<{ response: globalThis.Response; text: string }>, rule: string) => {
+      const { response, text } = await call;
+      expect(response.status, text).toBe(401);
+      expect(JSON.parse(text)).toMatchObject({ error: 'invalid_signature' });
+      expect(JSON.parse(text).error_description).toContain(rule);
+      expect(response.headers.get('www-authenticate')).toContain('invalid_signature');
+    };
+    const unsigned = await c.fetch(`${as.issuer}/api/accounts`, { headers: { Authorization: `Bearer ${accessToken}` } });
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as { error_description: string }).error_description).toContain('FAPI2-MS-ID1-5.6.1.2-3');
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    await refused(signedCall('GET', '/api/accounts', { key: stranger }), 'FAPI2-MS-ID1-5.6.1.2-3');
+    await refused(signedCall('GET', '/api/accounts', { tag: 'fapi-2-response' }), 'FAPI2-MS-ID1-5.6.1.2-4');
+    await refused(signedCall('GET', '/api/accounts', { fields: ['@method', '@target-uri'] }), 'FAPI2-MS-ID1-5.6.1.2-5');
+    await refused(signedCall('GET', '/api/accounts', { created: new Date(Date.now() - 120_000) }), 'FAPI2-MS-ID1-5.6.1.2-6');
+    await refused(signedCall('POST', '/api/payments', { body: '{"amount":"1.00"}', fields: ['@method', '@target-uri', 'authorization'] }), 'FAPI2-MS-ID1-5.6.1.2-8');
+  });
+});

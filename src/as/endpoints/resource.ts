@@ -1,25 +1,62 @@
 /**
  * The sample protected resource (GET /api/accounts) and the UserInfo endpoint (OpenID Connect Core
  * §5.3). Both accept only what the profile accepts for the token presented: its binding proven,
- * in the header, active. The resource echoes x-fapi-interaction-id (one is made when absent).
+ * in the header, active. The resource echoes x-fapi-interaction-id (one is made when absent), and
+ * answers a client that signs its requests (RFC 9421) with signed responses.
  */
 import { randomUUID } from 'node:crypto';
 import type { AsContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { endpoint, type Exchange } from '../exchange.js';
-import { sendJson } from '../respond.js';
-import { authorizeResourceRequest } from '../steps/access-token.js';
+import { sendJson, sendText } from '../respond.js';
+import { JSON_MAX_BYTES, readBody } from '../http.js';
+import { signResponse, wantsSignedResponse } from '../steps/http-signature.js';
+import { authorizeResourceRequest, type AuthorizedRequest } from '../steps/access-token.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** x-fapi-interaction-id echoed, or made when absent (FAPI 1.0 Part 1 §6.2.1-11). */
+function interactionId(x: Exchange): void {
+  const sent = x.req.headers['x-fapi-interaction-id'];
+  x.res.setHeader('x-fapi-interaction-id', typeof sent === 'string' && UUID.test(sent) ? sent : randomUUID());
+}
+
+/** Answers a resource request, signed (RFC 9421) when the client signs its requests. */
+async function answer(x: Exchange, authorized: AuthorizedRequest, status: number, body: unknown): Promise<void> {
+  const text = JSON.stringify(body);
+  x.res.setHeader('Cache-Control', 'no-store');
+  if (wantsSignedResponse(authorized.client, authorized.signed)) {
+    for (const [name, value] of Object.entries(await signResponse(x, authorized.signed, status, text))) x.res.setHeader(name, value);
+  }
+  sendText(x.res, status, text, 'application/json');
+}
+
 export function accountsEndpoint(ctx: AsContext) {
   return endpoint(ctx, 'resource', 'resource', async (x: Exchange) => {
-    const interactionId = x.req.headers['x-fapi-interaction-id'];
-    x.res.setHeader('x-fapi-interaction-id', typeof interactionId === 'string' && UUID.test(interactionId) ? interactionId : randomUUID());
-    const { record } = await authorizeResourceRequest(x, ctx.config.urls.accounts);
+    interactionId(x);
+    const authorized = await authorizeResourceRequest(x, ctx.config.urls.accounts);
+    const { record } = authorized;
     const user = record.sub ? ctx.users.bySub(record.sub) : undefined;
-    x.res.setHeader('Cache-Control', 'no-store');
-    sendJson(x.res, 200, { data: { accounts: user?.accounts ?? [] }, meta: { client_id: record.client_id, scope: record.scope } });
+    await answer(x, authorized, 200, { data: { accounts: user?.accounts ?? [] }, meta: { client_id: record.client_id, scope: record.scope } });
+  });
+}
+
+/** A sample write (POST /api/payments): a JSON body, so signed requests cover a Content-Digest. Nothing is stored. */
+export function paymentsEndpoint(ctx: AsContext) {
+  return endpoint(ctx, 'resource', 'resource', async (x: Exchange) => {
+    interactionId(x);
+    if ((x.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+      throw new OAuthError('invalid_request', 'send the payment as application/json', 415);
+    }
+    const body = await readBody(x.req, JSON_MAX_BYTES);
+    const authorized = await authorizeResourceRequest(x, ctx.config.urls.payments, body);
+    let payment: unknown;
+    try {
+      payment = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new OAuthError('invalid_request', 'the body is not JSON', 400);
+    }
+    await answer(x, authorized, 201, { data: { payment_id: randomUUID(), status: 'AcceptedSettlementInProcess', initiation: payment }, meta: { client_id: authorized.record.client_id } });
   });
 }
 

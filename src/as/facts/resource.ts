@@ -1,4 +1,5 @@
 /** Facts of the `resource` stage: a request to a protected resource, with the access token as the AS recorded it. */
+import { clientFacts, type RegisteredClient } from '../clients.js';
 import type { Exchange } from '../exchange.js';
 import type { AccessTokenRecord } from '../steps/tokens.js';
 import { bindingCertificateFacts } from './certificate.js';
@@ -19,12 +20,26 @@ function selectedHeaders(x: Exchange): Record<string, string> {
   return out;
 }
 
-export function resourceFacts(x: Exchange, uri: string, presented: Presentation, record: AccessTokenRecord | undefined, active: boolean, proofJkt: string | undefined): Record<string, unknown> {
+/** What the server found out about the request beyond its HTTP: the token's record and client, the proofs. */
+export interface ResourceFindings {
+  record: AccessTokenRecord | undefined;
+  client: RegisteredClient | undefined;
+  active: boolean;
+  proofJkt: string | undefined;
+  /** The facts' http_signature. */
+  signature: Record<string, unknown>;
+  bodyBytes: number;
+}
+
+export function resourceFacts(x: Exchange, uri: string, presented: Presentation, found: ResourceFindings): Record<string, unknown> {
+  const { record, active, proofJkt } = found;
   // The scheme exactly as sent: the profile compares it case-insensitively (RFC 9110 §11.1).
   const scheme = presented.scheme?.slice(0, 64);
   return {
     time: x.now,
-    http: { method: x.req.method, uri, headers: selectedHeaders(x) },
+    ...(found.client ? { client: clientFacts(found.client) } : {}),
+    http: { method: x.req.method, uri, headers: selectedHeaders(x), body_bytes: found.bodyBytes, dpop_header: x.req.headers.dpop !== undefined },
+    http_signature: found.signature,
     access_token: {
       location: presented.location,
       ...(scheme ? { scheme } : {}),

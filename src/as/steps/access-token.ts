@@ -4,12 +4,13 @@
  * the token was issued to judge the request (`resource` stage).
  */
 import type { Exchange } from '../exchange.js';
-import { adoptClient, findClient } from '../clients.js';
+import { adoptClient, findClient, type RegisteredClient } from '../clients.js';
 import { OAuthError } from '../errors.js';
 import { enforce } from '../exchange.js';
 import { authorizationHeader, queryParams } from '../http.js';
 import { resourceFacts, type Presentation } from '../facts/resource.js';
 import { checkDpopProof } from './dpop.js';
+import { readHttpSignature, type SignedResourceRequest } from './http-signature.js';
 import { checkTls } from './tls.js';
 import { findAccessToken, grantActive, type AccessTokenRecord } from './tokens.js';
 
@@ -24,9 +25,13 @@ function presentation(x: Exchange): Presentation {
 
 export interface AuthorizedRequest {
   record: AccessTokenRecord;
+  client: RegisteredClient;
+  /** The request's HTTP message signature as read, for the facts and for signing the answer. */
+  signed: SignedResourceRequest;
 }
 
-export async function authorizeResourceRequest(x: Exchange, uri: string): Promise<AuthorizedRequest> {
+/** `body` is the request content, read by the endpoint (empty for GET). */
+export async function authorizeResourceRequest(x: Exchange, uri: string, body: Uint8Array = EMPTY): Promise<AuthorizedRequest> {
   const presented = presentation(x);
   const record = presented.token.length <= 512 ? await findAccessToken(x, presented.token) : undefined;
   const client = record ? await findClient(x, record.client_id) : undefined;
@@ -34,7 +39,10 @@ export async function authorizeResourceRequest(x: Exchange, uri: string): Promis
   const active = !!record && !!client && record.expires_at > x.now && (await grantActive(x, record.grant_id));
   checkTls(x, 'api', 'resource');
   const proof = await checkDpopProof(x, { endpoint: 'resource', htm: x.req.method ?? '', htu: uri, accessToken: presented.token, ...(record?.cnf?.jkt ? { expectedJkt: record.cnf.jkt } : {}) });
-  enforce(x, 'resource', resourceFacts(x, uri, presented, record, active, proof?.jkt));
-  if (!record || !active) throw new OAuthError('invalid_token', 'the access token is not active', 401);
-  return { record };
+  const signed = await readHttpSignature(x, client, body);
+  enforce(x, 'resource', resourceFacts(x, uri, presented, { record, client, active, proofJkt: proof?.jkt, signature: signed.facts, bodyBytes: body.length }));
+  if (!record || !active || !client) throw new OAuthError('invalid_token', 'the access token is not active', 401);
+  return { record, client, signed };
 }
+
+const EMPTY = new Uint8Array(0);
