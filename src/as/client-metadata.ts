@@ -50,6 +50,7 @@ export const CLIENT_METADATA_SCHEMA = {
     software_version: text(64),
     software_statement: text(16_384),
     fapi_profile: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$', maxLength: 64 },
+    fapi_shadow_profile: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$', maxLength: 64 },
   },
   // RFC 7591 §2: jwks and jwks_uri must not both be present.
   not: { required: ['jwks', 'jwks_uri'] },
