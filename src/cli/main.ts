@@ -17,8 +17,9 @@ import { test } from './commands/test.js';
 import { keys } from './commands/keys.js';
 import { as } from './commands/as.js';
 import { shadow } from './commands/shadow.js';
+import { clients } from './commands/clients.js';
 
-export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start, as, keys, shadow];
+export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start, as, keys, clients, shadow];
 
 export function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
