@@ -3,8 +3,8 @@
  * exchange (PAR, token, the resource, userinfo, introspection, revocation) are routed by a lean
  * node:http front, as the decision service's decision path is: Express costs more per request
  * than the decision itself (bench:as). Express routes the rest: discovery, keys, registration,
- * the authorization endpoint, the login pages and the metrics. Every endpoint is written against node:http
- * alone, so either router serves it the same way.
+ * the authorization endpoint, the login pages and the metrics. Every endpoint is written against
+ * node:http alone, so either router serves it the same way.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';

@@ -14,7 +14,7 @@ import type { Decision } from '../engine/types.js';
 import type { AsConfig } from './context.js';
 import type { ClientMetadata } from './clients.js';
 import type { Exchange } from './exchange.js';
-import type { FindingKind, Outcome } from './metrics.js';
+import type { FindingKind } from './metrics.js';
 
 /** Findings named in one request's log line, at most, of each kind; the rest are counted (`shadow_truncated`). */
 const MAX_LOGGED_FINDINGS = 64;
@@ -42,7 +42,7 @@ export function shadowProfileId(config: AsConfig, metadata?: ClientMetadata): st
   return metadata?.fapi_shadow_profile ?? config.shadowProfile;
 }
 
-/** Evaluates the decision just enforced under `profile` under the request's shadow profile, too. Never throws. */
+/** Evaluates a decision just taken under the `enforced` profile again under the request's shadow profile. Never throws. */
 export function shadowDecide(x: Exchange, stage: string, facts: object, enforced: string): void {
   const shadow = x.shadow;
   if (shadow === undefined || shadow === enforced) return;
@@ -64,7 +64,7 @@ function record(x: Exchange, report: ShadowReport, enforced: string, stage: stri
 }
 
 function failed(x: Exchange, report: ShadowReport, enforced: string, stage: string, reason: ShadowErrorReason): void {
-  x.ctx.metrics.shadowDecision(enforced, report.shadow, stage, 'error' satisfies Outcome);
+  x.ctx.metrics.shadowDecision(enforced, report.shadow, stage, 'error');
   if (report.errors.length < MAX_LOGGED_FINDINGS) report.errors.push({ stage, reason });
 }
 
