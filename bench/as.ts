@@ -11,7 +11,8 @@
  *
  *   npm run bench:as                  (builds first)
  *   node dist/bench/as.js [--duration 5] [--rounds 3] [--concurrency 16] [--scenarios flow,par,cc]
- *                         [--servers ours-memory,peer,ours-sqlite] (ours-quiet: memory store, request log off)
+ *                         [--servers ours-memory,peer,ours-sqlite] (ours-quiet: memory store, request log off;
+ *                         ours-shadow: memory store, shadow profile fapi2-message-signing)
  *   node dist/bench/as.js --profile [--servers ours-memory|ours-sqlite|peer] [--scenarios flow|par|cc] [--duration 10]
  *                         (CPU profile of one server under one scenario: top self-time functions by area)
  */
@@ -37,13 +38,15 @@ const PIN = pinning();
 const MAX_SAMPLES = 1_000_000;
 const MAX_FAILURES = 200;
 
-type ServerKey = 'ours-memory' | 'ours-sqlite' | 'peer' | 'ours-quiet';
+type ServerKey = 'ours-memory' | 'ours-sqlite' | 'peer' | 'ours-quiet' | 'ours-shadow';
 const SERVERS: Record<ServerKey, string> = {
   'ours-memory': 'fapi-policy AS, memory store',
   peer: 'oidc-provider 9, memory adapter',
   'ours-sqlite': 'fapi-policy AS, SQLite (default)',
   // Not run by default: what the request log costs.
   'ours-quiet': 'fapi-policy AS, memory, log off',
+  // Not run by default: what shadow mode costs (every decision evaluated twice; unsigned PARs logged as findings).
+  'ours-shadow': 'fapi-policy AS, memory, shadow fapi2-message-signing',
 };
 const DEFAULT_SERVERS: ServerKey[] = ['ours-memory', 'peer', 'ours-sqlite'];
 
@@ -71,12 +74,12 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
-async function serveOurs(store: 'memory' | 'sqlite', quiet: boolean): Promise<() => Promise<void>> {
+async function serveOurs(store: 'memory' | 'sqlite', quiet: boolean, shadowProfile?: string): Promise<() => Promise<void>> {
   const set = await loadProfiles([join(ROOT, 'profiles')], { strict: true });
   const snapshot = { generation: 1, profiles: new Map(set.profiles), ids: set.ids() };
   const dataDir = mkdtempSync(join(tmpdir(), 'fapi-bench-as-'));
   // The AS as `fapi-policy as --dev` runs it: its default logging (pino, info, to stderr) included.
-  const as = await startAs({ host: '127.0.0.1', port: 0, dev: true, store, dataDir, profiles: { current: snapshot }, ...(quiet ? { log: pino({ level: 'silent' }) } : {}) });
+  const as = await startAs({ host: '127.0.0.1', port: 0, dev: true, store, dataDir, profiles: { current: snapshot }, ...(quiet ? { log: pino({ level: 'silent' }) } : {}), ...(shadowProfile ? { shadowProfile } : {}) });
   const urls = as.ctx.config.urls;
   send({ ready: { port: as.port, issuer: as.issuer, certificate: as.certificate, endpoints: { par: urls.par, authorization: urls.authorization, token: urls.token, resource: urls.accounts } } });
   return async () => {
@@ -118,7 +121,7 @@ function profilerControl(): void {
 }
 
 async function serve(key: ServerKey, clientJwk: string | undefined): Promise<void> {
-  const stop = key === 'peer' ? await servePeer(JSON.parse(clientJwk ?? '{}') as JWK) : await serveOurs(key === 'ours-sqlite' ? 'sqlite' : 'memory', key === 'ours-quiet');
+  const stop = key === 'peer' ? await servePeer(JSON.parse(clientJwk ?? '{}') as JWK) : await serveOurs(key === 'ours-sqlite' ? 'sqlite' : 'memory', key === 'ours-quiet', key === 'ours-shadow' ? 'fapi2-message-signing' : undefined);
   profilerControl();
   const quit = () => void stop().finally(() => process.exit(0));
   process.on('SIGTERM', quit);

@@ -140,7 +140,7 @@ describe('fapi-policy CLI', () => {
 
   it('start (what npm start runs) serves the authorization server and the decision service and lists the loaded profiles', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fapi-start-'));
-    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--pdp-port', '0', '--data-dir', dataDir, '--no-watch', '--decision-log', 'off', '--log', 'off'], { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--pdp-port', '0', '--data-dir', dataDir, '--no-watch', '--decision-log', 'off', '--log', 'off', '--shadow-profile', 'fapi2-message-signing'], { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
       const [issuer, url] = await new Promise<[string, string]>((resolve, reject) => {
@@ -161,6 +161,11 @@ describe('fapi-policy CLI', () => {
       const discovery = await tlsFetch(`${issuer}/.well-known/openid-configuration`, { dispatcher: agent });
       expect(discovery.status).toBe(200);
       expect(((await discovery.json()) as { issuer: string }).issuer).toBe(issuer);
+      // Shadow mode is on; its counters are on the authorization server's /metrics.
+      expect(out).toContain('shadow profile fapi2-message-signing (report only, GET /metrics)');
+      const metrics = await tlsFetch(`${issuer}/metrics`, { dispatcher: agent });
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^# TYPE fapi_policy_as_shadow_violations_total counter$/m);
       const ready = await fetch(`${url}/health/ready`);
       expect(ready.status).toBe(200);
       const decide = await fetch(`${url}/v1/decide`, {

@@ -3,8 +3,8 @@
  * exchange (PAR, token, the resource, userinfo, introspection, revocation) are routed by a lean
  * node:http front, as the decision service's decision path is: Express costs more per request
  * than the decision itself (bench:as). Express routes the rest: discovery, keys, registration,
- * the authorization endpoint and the login pages. Every endpoint is written against node:http
- * alone, so either router serves it the same way.
+ * the authorization endpoint, the login pages and the metrics. Every endpoint is written against
+ * node:http alone, so either router serves it the same way.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
@@ -16,6 +16,7 @@ import { PATHS } from './options.js';
 import { authorizationEndpoint } from './endpoints/authorize.js';
 import { discoveryEndpoint, jwksEndpoint } from './endpoints/discovery.js';
 import { interactionPage, interactionSubmit } from './endpoints/interaction.js';
+import { metricsEndpoint } from './endpoints/metrics.js';
 import { introspectionEndpoint, revocationEndpoint } from './endpoints/introspection.js';
 import { parEndpoint } from './endpoints/par.js';
 import { deleteRegistration, readRegistration, registerEndpoint, updateRegistration } from './endpoints/registration.js';
@@ -45,6 +46,7 @@ function createExpressApp(ctx: AsContext): express.Express {
   app.set('query parser', false);
   app.get([PATHS.discovery, PATHS.oauthDiscovery], discoveryEndpoint(ctx));
   app.get(PATHS.jwks, jwksEndpoint(ctx));
+  app.get(PATHS.metrics, metricsEndpoint(ctx));
   app.post(PATHS.registration, registerEndpoint(ctx));
   app.get(`${PATHS.registration}/:client_id`, readRegistration(ctx));
   app.put(`${PATHS.registration}/:client_id`, updateRegistration(ctx));

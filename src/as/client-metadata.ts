@@ -56,6 +56,7 @@ export const CLIENT_METADATA_SCHEMA = {
     fapi_role: { enum: ['client', 'resource_server'] },
     // Ours: the client signs its resource requests (RFC 9421) and is answered with signed responses.
     fapi_signed_resource_requests: { type: 'boolean' },
+    fapi_shadow_profile: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$', maxLength: 64 },
   },
   // RFC 7591 §2: jwks and jwks_uri must not both be present.
   not: { required: ['jwks', 'jwks_uri'] },

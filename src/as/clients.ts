@@ -6,6 +6,7 @@
 import type { CompiledProfile } from '../engine/compiled-profile.js';
 import { OAuthError } from './errors.js';
 import type { Exchange } from './exchange.js';
+import { shadowProfileId } from './shadow.js';
 
 /** Client metadata as registered (RFC 7591 names), the facts' `client`. */
 export type ClientMetadata = Record<string, unknown> & {
@@ -23,6 +24,8 @@ export type ClientMetadata = Record<string, unknown> & {
   /** Ours: the client signs its resource requests (RFC 9421) and gets signed responses. */
   fapi_signed_resource_requests?: boolean;
   introspection_signed_response_alg?: string;
+  /** The report-only profile its decisions are also evaluated under (shadow.ts). */
+  fapi_shadow_profile?: string;
   dpop_bound_access_tokens?: boolean;
   tls_client_certificate_bound_access_tokens?: boolean;
   id_token_signed_response_alg?: string;
@@ -80,8 +83,9 @@ export function profileOfClient(x: Exchange, client: RegisteredClient): Compiled
   return profile;
 }
 
-/** Makes the client the request's subject: later decisions use its profile. */
+/** Makes the client the request's subject: later decisions use its profile, and its shadow profile. */
 export function adoptClient(x: Exchange, client: RegisteredClient): void {
   x.client = client;
   x.profile = profileOfClient(x, client);
+  x.shadow = shadowProfileId(x.ctx.config, client.metadata);
 }

@@ -5,6 +5,7 @@ import type { CompiledProfile } from '../engine/compiled-profile.js';
 import type { JwsVerifier } from '../crypto/jws.js';
 import type { Store } from '../store/store.js';
 import type { DpopNonces } from './dpop-nonces.js';
+import type { AsMetrics } from './metrics.js';
 import type { SigningKeys } from './keys.js';
 import type { EndpointUrls } from './options.js';
 import type { Users } from './users.js';
@@ -22,6 +23,10 @@ export interface AsConfig {
   urls: EndpointUrls;
   /** The profile of clients that name none. */
   defaultProfile: string;
+  /** The report-only profile of clients that name none (fapi_shadow_profile); see shadow.ts. */
+  shadowProfile?: string;
+  /** Bearer tokens that may read /metrics; with none, only loopback callers may. */
+  metricsTokens: readonly string[];
   dev: boolean;
   /** Registration without an initial access token (loopback-only listener or development mode). */
   openRegistration: boolean;
@@ -50,6 +55,7 @@ export interface AsContext {
   /** CAs trusted to issue tls_client_auth certificates. */
   clientCas: readonly X509Certificate[];
   log: Logger;
+  metrics: AsMetrics;
   /** Seconds since the epoch (a function so tests can move time). */
   now(): number;
 }

@@ -10,6 +10,7 @@ import { StoreFullError } from '../store/store.js';
 import type { AsContext, ProfileSnapshot } from './context.js';
 import { OAuthError, refusal, resourceChallenge, sendOAuthError, serverError } from './errors.js';
 import type { RegisteredClient } from './clients.js';
+import { shadowDecide, type ShadowReport } from './shadow.js';
 
 /** What the request's decisions came to, for its log line: rule ids only, never facts. */
 export interface DecisionNotes {
@@ -22,6 +23,8 @@ export interface DecisionNotes {
 
 export interface Exchange {
   readonly ctx: AsContext;
+  /** The endpoint's name in logs (`token`, `par`, …). */
+  readonly endpoint: string;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly snapshot: ProfileSnapshot;
@@ -30,6 +33,10 @@ export interface Exchange {
   /** The profile that decides: the client's once the client is known, else the server default. */
   profile: CompiledProfile;
   client?: RegisteredClient;
+  /** The report-only profile every decision is also evaluated under (shadow.ts): the client's, else the server's. */
+  shadow?: string;
+  /** What the shadow profile made of the request's decisions, published when the response is done. */
+  shadowReports?: ShadowReport[];
   /** What was decided, for the request's log line (rule ids only, never facts). */
   readonly decisions: DecisionNotes;
 }
@@ -43,13 +50,22 @@ export function defaultProfile(ctx: AsContext, snapshot: ProfileSnapshot): Compi
   return profile;
 }
 
-export function newExchange(ctx: AsContext, req: IncomingMessage, res: ServerResponse, snapshot: ProfileSnapshot): Exchange {
-  return { ctx, req, res, snapshot, now: ctx.now(), profile: defaultProfile(ctx, snapshot), decisions: { stages: [], violations: [], warnings: [] } };
+export function newExchange(ctx: AsContext, endpoint: string, req: IncomingMessage, res: ServerResponse, snapshot: ProfileSnapshot): Exchange {
+  return {
+    ctx, endpoint, req, res, snapshot, now: ctx.now(), profile: defaultProfile(ctx, snapshot),
+    ...(ctx.config.shadowProfile ? { shadow: ctx.config.shadowProfile } : {}),
+    decisions: { stages: [], violations: [], warnings: [] },
+  };
 }
 
-/** Asks the profile about a stage's facts and notes the answer; never throws. */
+/**
+ * Asks the profile about a stage's facts and notes the answer; never throws. The only place a
+ * decision is taken, so it is also where it is counted and evaluated under the shadow profile.
+ */
 export function decide(x: Exchange, stage: Stage, facts: object, profile = x.profile): Decision {
   const decision = profile.evaluate(stage, facts);
+  x.ctx.metrics.decision(profile.id, stage, decision.engine_error ? 'error' : decision.decision);
+  shadowDecide(x, stage, facts, profile.id);
   const notes = x.decisions;
   notes.stages.push(stage);
   for (const v of decision.violations) notes.violations.push(v.rule);
@@ -75,7 +91,7 @@ export function runExchange(ctx: AsContext, name: string, steps: (x: Exchange) =
   return (req, res) => {
     let x: Exchange;
     try {
-      x = newExchange(ctx, req, res, ctx.profiles());
+      x = newExchange(ctx, name, req, res, ctx.profiles());
     } catch (e) {
       sendOAuthError(res, asOAuthError(e, ctx, name));
       return;

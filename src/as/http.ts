@@ -3,8 +3,10 @@
  * of RFC 6749 §3.1 (no parameter twice). Nothing here decides policy; a malformed request is an
  * invalid_request before any fact is built.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { invalidRequest, OAuthError } from './errors.js';
+import { credentialHash } from './steps/credentials.js';
 
 export const FORM_MAX_BYTES = 64 * 1024;
 export const JSON_MAX_BYTES = 64 * 1024;
@@ -95,6 +97,24 @@ export function authorizationHeader(req: IncomingMessage): { scheme: string; cre
   const space = value.indexOf(' ');
   if (space <= 0) return { scheme: value, credentials: '' };
   return { scheme: value.slice(0, space), credentials: value.slice(space + 1).trim() };
+}
+
+/** The bearer token of the Authorization header (RFC 6750 §2.1), when that is how the request authenticates. */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const header = authorizationHeader(req);
+  return header && header.scheme.toLowerCase() === 'bearer' ? header.credentials : undefined;
+}
+
+/** Compares credential hashes, so the comparison takes the same time whatever the lengths. */
+export function sameHash(a: string, b: string): boolean {
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** Whether a presented token is one of the configured ones (initial access tokens, metrics tokens). */
+export function isOneOf(token: string | undefined, known: readonly string[]): boolean {
+  if (!token) return false;
+  const presented = credentialHash(token);
+  return known.some((t) => sameHash(credentialHash(t), presented));
 }
 
 /** The path of a request without its query. */

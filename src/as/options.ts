@@ -13,6 +13,10 @@ export interface AsOptions {
   dataDir?: string;
   /** The profile of clients that name none (default fapi2-security). */
   profile?: string;
+  /** The report-only (shadow) profile of clients that name none; none by default. */
+  shadowProfile?: string;
+  /** Bearer tokens that may read /metrics (default: none, and /metrics answers loopback callers only). */
+  metricsTokens?: readonly string[];
   tls?: { cert: string; key: string };
   /** PEM file of the CAs that issue certificates for tls_client_auth. */
   clientCa?: string;
@@ -47,6 +51,7 @@ export const PATHS = {
   userinfo: '/userinfo',
   accounts: '/api/accounts',
   payments: '/api/payments',
+  metrics: '/metrics',
 } as const;
 
 export type EndpointUrls = { [K in keyof typeof PATHS]: string };

@@ -20,6 +20,7 @@ import type { AsConfig, AsContext, ProfileSnapshot } from './context.js';
 import { discoveryProblems } from './endpoints/discovery.js';
 import { DpopNonces } from './dpop-nonces.js';
 import { KeyFileStore, SigningKeys } from './keys.js';
+import { AsMetrics } from './metrics.js';
 import { checkIssuer, DEFAULT_AS_HOST, DEFAULT_AS_PORT, DEFAULT_DATA_DIR, DEFAULT_PROFILE, endpointUrls, type AsOptions } from './options.js';
 import { servable } from './servable.js';
 import { serverFacts } from './facts/server.js';
@@ -68,8 +69,9 @@ export interface AsStartOptions extends AsOptions {
 
 /**
  * Every problem that keeps the server from serving a profile set, empty when it can: the default
- * profile loaded and servable, its discovery stage accepting the metadata, and the server stage of
- * every servable profile accepting the server's own keys, credentials and TLS offer for that set.
+ * profile loaded and servable, its discovery stage accepting the metadata, the server's shadow
+ * profile (when it has one) loaded and servable, and the server stage of every servable profile
+ * accepting the server's own keys, credentials and TLS offer for that set.
  */
 export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[] {
   const profile = snapshot.profiles.get(ctx.config.defaultProfile);
@@ -77,6 +79,13 @@ export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[]
   const reason = servable(profile);
   if (reason) return [`the default profile '${profile.id}' cannot be served: ${reason}`];
   const problems = discoveryProblems(ctx, snapshot);
+  const shadow = ctx.config.shadowProfile;
+  if (shadow !== undefined) {
+    const candidate = snapshot.profiles.get(shadow);
+    const unservable = candidate && servable(candidate);
+    if (!candidate) problems.push(`the shadow profile '${shadow}' is not loaded (loaded: ${snapshot.ids.join(', ') || 'none'})`);
+    else if (unservable) problems.push(`the shadow profile '${shadow}' cannot be served: ${unservable}`);
+  }
   const facts = serverFacts(ctx.now(), ctx.config.issuer, ctx.keys(), tlsPolicy(servedSettings(snapshot)), ctx.tls.certificate);
   for (const served of [...snapshot.profiles.values()].filter((p) => !servable(p))) {
     const decision = served.evaluate('server', facts);
@@ -134,6 +143,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   const store: Store = options.store === 'memory' ? new MemoryStore() : new SqliteStore(join(dataDir, 'store.sqlite'));
   const config: AsConfig = {
     issuer: '', urls: endpointUrls('https://invalid'), defaultProfile: options.profile ?? DEFAULT_PROFILE, dev: options.dev ?? false,
+    ...(options.shadowProfile ? { shadowProfile: options.shadowProfile } : {}), metricsTokens: options.metricsTokens ?? [],
     openRegistration: options.registration ? options.registration === 'open' : (options.dev ?? false) || isLoopback(host),
     initialAccessTokens: options.initialAccessTokens ?? [],
     trustProxyCertHeader: options.trustProxyCertHeader ?? false,
@@ -142,7 +152,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     refreshTokenLifetime: options.refreshTokenLifetime ?? 30 * 86_400,
   };
   const ctx: AsContext = {
-    config, profiles: () => provider.current, keys: () => keys, tls: { policy, certificate: certificate.cert }, store, verifier: new JwsVerifier(), nonces: new DpopNonces(),
+    config, metrics: new AsMetrics(), profiles: () => provider.current, keys: () => keys, tls: { policy, certificate: certificate.cert }, store, verifier: new JwsVerifier(), nonces: new DpopNonces(),
     users: Users.load(options.usersFile ?? join(dataDir, 'users.json')), clientCas: readCas(options.clientCa), log,
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
   };
@@ -185,7 +195,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   keyPoll.unref();
 
   const cert = describeCertificate(certificate.cert);
-  log.info({ issuer: config.issuer, dev: config.dev, open_registration: config.openRegistration, profile: config.defaultProfile, tls: { ...cert, source: certificate.source, versions: policy.versions }, store: options.store ?? 'sqlite', data_dir: dataDir }, 'authorization server started');
+  log.info({ issuer: config.issuer, dev: config.dev, open_registration: config.openRegistration, profile: config.defaultProfile, ...(config.shadowProfile ? { shadow_profile: config.shadowProfile } : {}), tls: { ...cert, source: certificate.source, versions: policy.versions }, store: options.store ?? 'sqlite', data_dir: dataDir }, 'authorization server started');
   if (config.dev) log.warn('DEVELOPMENT MODE: open registration and automatic consent by the first demo user; never expose this server');
 
   let closing: Promise<void> | undefined;

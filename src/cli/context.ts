@@ -16,6 +16,8 @@ export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   readStdin: () => Promise<string>;
+  /** Standard input as a stream, for commands that read more than readStdin's bound (shadow report). */
+  stdin?: () => AsyncIterable<Buffer | string>;
 }
 
 /** Directories searched for profile ids: --profiles, else ./profiles, else the bundled set. */

@@ -16,8 +16,10 @@ import { start } from './commands/start.js';
 import { test } from './commands/test.js';
 import { keys } from './commands/keys.js';
 import { as } from './commands/as.js';
+import { shadow } from './commands/shadow.js';
+import { clients } from './commands/clients.js';
 
-export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start, as, keys];
+export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start, as, keys, clients, shadow];
 
 export function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -74,6 +76,7 @@ const processIo: Io = {
     }
     return Buffer.concat(chunks).toString('utf8');
   },
+  stdin: () => process.stdin,
 };
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {

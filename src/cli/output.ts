@@ -33,3 +33,10 @@ export function describeWaiver(w: { setting?: string; rule?: string; from?: unkn
   if (w.rule) return `rule ${w.rule}`;
   return `settings.${w.setting}${'from' in w && 'to' in w ? `: ${showValue(w.from)} -> ${showValue(w.to)}` : ''}`;
 }
+
+/** Rows as aligned columns under a header: each padded to its widest cell, `right` columns right-aligned. */
+export function alignedTable(head: readonly string[], rows: readonly string[][], right: readonly boolean[] = []): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (right[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)];
+}

@@ -1,8 +1,9 @@
 /**
- * Prometheus text exposition (format 0.0.4), written by hand: a few counters and one histogram do
- * not justify a client library. Label values come from loaded profile ids and the fixed stage list,
- * so cardinality stays bounded whatever callers send.
+ * The decision service's metrics, in the Prometheus text format (src/log/prometheus.ts). Label
+ * values come from loaded profile ids and the fixed stage list, so cardinality stays bounded
+ * whatever callers send.
  */
+import { esc, Exposition } from '../log/prometheus.js';
 
 const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2] as const;
 
@@ -59,8 +60,8 @@ export class Metrics {
   }
 
   render(state: { profiles: number; generation: number; ready: boolean; sources: readonly SourceGauge[]; logDropped: number }): string {
-    const out: string[] = [];
-    const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    const out = new Exposition();
+    const family = (name: string, type: 'counter' | 'gauge' | 'histogram', help: string) => out.family(name, type, help);
 
     family('fapi_policy_pdp_decisions_total', 'counter', 'Decisions made, by profile, stage and result.');
     for (const [key, n] of [...this.decisions].sort()) {
@@ -94,7 +95,7 @@ export class Metrics {
     for (const s of local) {
       out.push(`fapi_policy_pdp_source_digest_info{source="${esc(s.location)}",disk="${s.disk_digest ?? ''}",active="${s.active_digest ?? ''}"} 1`);
     }
-    return out.join('\n') + '\n';
+    return out.text();
   }
 }
 
@@ -107,9 +108,4 @@ function histogramLines(name: string, labels: string, h: Histogram): string[] {
   });
   lines.push(`${name}_bucket{${labels},le="+Inf"} ${h.count}`, `${name}_sum{${labels}} ${h.sum}`, `${name}_count{${labels}} ${h.count}`);
   return lines;
-}
-
-/** Label value escaping of the text format: backslash, double quote and newline. */
-function esc(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }

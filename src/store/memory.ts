@@ -88,6 +88,19 @@ export class MemoryStore implements Store {
     this.entries.delete(`${kind}\u0000${key}`);
   }
 
+  async list<T>(kind: Kind, limit: number): Promise<Array<{ key: string; value: T }>> {
+    const prefix = `${kind}\u0000`;
+    const now = nowSeconds();
+    const keys = [...this.entries.keys()].filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length)).sort();
+    const found: Array<{ key: string; value: T }> = [];
+    for (const key of keys) {
+      if (found.length >= limit) break;
+      const entry = this.live(kind, key, now);
+      if (entry) found.push({ key, value: entry.value as T });
+    }
+    return found;
+  }
+
   async sweep(): Promise<number> {
     const now = nowSeconds();
     let removed = 0;

@@ -57,6 +57,7 @@ export class SqliteStore implements Store {
       // An expired row with the same key is replaced; a live one wins (no change, so changes = 0).
       add: db.prepare(`INSERT INTO records (kind, key, value, expires_at) VALUES (@kind, @key, @value, @expires) ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, consumed = 0 WHERE NOT (records.expires_at = 0 OR records.expires_at > @now)`),
       delete: db.prepare('DELETE FROM records WHERE kind = @kind AND key = @key'),
+      list: db.prepare(`SELECT key, value FROM records WHERE kind = @kind AND ${LIVE} ORDER BY key LIMIT @limit`),
       sweep: db.prepare('DELETE FROM records WHERE expires_at > 0 AND expires_at <= @now'),
     };
   }
@@ -87,6 +88,11 @@ export class SqliteStore implements Store {
 
   async delete(kind: Kind, key: string): Promise<void> {
     this.statements.delete.run({ kind, key });
+  }
+
+  async list<T>(kind: Kind, limit: number): Promise<Array<{ key: string; value: T }>> {
+    const rows = this.statements.list.all({ kind, now: nowSeconds(), limit }) as Array<{ key: string; value: string }>;
+    return rows.map((row) => ({ key: row.key, value: JSON.parse(row.value) as T }));
   }
 
   async sweep(): Promise<number> {

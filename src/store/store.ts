@@ -32,6 +32,8 @@ export interface Store {
   /** Inserts only when no live record has the key; false when one does (a replay). */
   add(kind: Kind, key: string, value: unknown, ttlSeconds: number): Promise<boolean>;
   delete(kind: Kind, key: string): Promise<void>;
+  /** Live records of a kind in key order, at most `limit` of them (administration: `fapi-policy clients list`). */
+  list<T>(kind: Kind, limit: number): Promise<Array<{ key: string; value: T }>>;
   /** Removes expired records now (implementations also do it periodically). */
   sweep(): Promise<number>;
   close(): Promise<void>;

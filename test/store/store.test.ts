@@ -91,6 +91,18 @@ describe.each(implementations)('%s store', (_name, make) => {
     expect(await store.get('code', 'b')).toBe(1);
   });
 
+  it('lists the live records of one kind in key order, up to a limit', async () => {
+    await store.set('client', 'b', { n: 2 }, 0);
+    await store.set('client', 'a', { n: 1 }, 0);
+    await store.set('client', 'c', { n: 3 }, 30);
+    await store.set('grant', 'a', { other: true }, 0);
+    expect(await store.list('client', 10)).toEqual([{ key: 'a', value: { n: 1 } }, { key: 'b', value: { n: 2 } }, { key: 'c', value: { n: 3 } }]);
+    expect((await store.list('client', 2)).map((r) => r.key)).toEqual(['a', 'b']);
+    vi.setSystemTime(new Date('2027-01-01T00:00:30Z'));
+    expect((await store.list('client', 10)).map((r) => r.key)).toEqual(['a', 'b']);
+    expect(await store.list('code', 10)).toEqual([]);
+  });
+
   it('replaces a record on set, and a replaced record can be consumed afresh', async () => {
     await store.set('code', 'k', 1, 60);
     await store.consume('code', 'k');

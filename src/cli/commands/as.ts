@@ -17,6 +17,8 @@ export const AS_OPTIONS: Options = {
   issuer: { type: 'string' },
   'data-dir': { type: 'string' },
   profile: { type: 'string' },
+  'shadow-profile': { type: 'string' },
+  'metrics-token-file': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'client-ca': { type: 'string' },
@@ -39,6 +41,12 @@ export const AS_USAGE_OPTIONS = `  --host <addr>              listen address (en
   --data-dir <dir>           TLS certificate, signing keys, store, demo users, bundle rollback floor
                              (env FAPI_POLICY_DATA_DIR; default ./${DEFAULT_DATA_DIR})
   --profile <id>             the profile of clients that name none (env FAPI_POLICY_PROFILE; default ${DEFAULT_PROFILE})
+  --shadow-profile <id>      report-only profile: every decision is also evaluated under it, and what it
+                             would refuse is logged and counted in /metrics, never enforced (for clients
+                             without a fapi_shadow_profile of their own; env FAPI_POLICY_SHADOW_PROFILE)
+  --metrics-token-file <file>  tokens that may read GET /metrics, one per line (env
+                             FAPI_POLICY_AS_METRICS_TOKEN, comma-separated); without one, /metrics answers
+                             loopback callers only
   --tls-cert <pem> --tls-key <pem>   the server certificate (env FAPI_POLICY_AS_TLS_CERT, _KEY; default:
                              self-signed into the data directory on first start)
   --client-ca <pem>          CAs that issue tls_client_auth client certificates (env FAPI_POLICY_CLIENT_CA)
@@ -61,7 +69,8 @@ const AS_USAGE = `fapi-policy as [options]
 
 Starts the reference authorization server alone on https://localhost:${DEFAULT_AS_PORT}; \`start\` runs it
 beside the decision service. Every decision is taken by the loaded profiles: each client by its own
-(fapi_profile at registration, else --profile).
+(fapi_profile at registration, else --profile), and also, report only, by its shadow profile
+(fapi_shadow_profile, else --shadow-profile); see fapi-policy shadow report.
 
 ${AS_USAGE_OPTIONS}
 ${SOURCE_USAGE}
@@ -83,12 +92,17 @@ async function asOptionsFrom(values: Values, env: NodeJS.ProcessEnv): Promise<As
   if (registration !== undefined && registration !== 'open' && registration !== 'token') throw new UsageError('--registration must be open or token');
   const tokens = await secretsFrom(str('initial-access-token-file'), env.FAPI_POLICY_INITIAL_ACCESS_TOKEN, '--initial-access-token-file');
   if (tokens.some((t) => t.length < 16)) throw new UsageError('initial access tokens must be at least 16 characters');
+  const metricsTokens = await secretsFrom(str('metrics-token-file'), env.FAPI_POLICY_AS_METRICS_TOKEN, '--metrics-token-file');
+  if (metricsTokens.some((t) => t.length < 16)) throw new UsageError('metrics tokens must be at least 16 characters');
+  const shadow = str('shadow-profile', 'FAPI_POLICY_SHADOW_PROFILE');
   return {
     host: str('host', 'FAPI_POLICY_AS_HOST') ?? DEFAULT_AS_HOST,
     port: integer(str('port', 'FAPI_POLICY_AS_PORT'), '--port', 0, 65_535) ?? DEFAULT_AS_PORT,
     ...(str('issuer', 'FAPI_POLICY_ISSUER') ? { issuer: str('issuer', 'FAPI_POLICY_ISSUER') } : {}),
     dataDir: resolve(str('data-dir', 'FAPI_POLICY_DATA_DIR') ?? DEFAULT_DATA_DIR),
     profile: str('profile', 'FAPI_POLICY_PROFILE') ?? DEFAULT_PROFILE,
+    ...(shadow ? { shadowProfile: shadow } : {}),
+    metricsTokens,
     ...(cert && key ? { tls: { cert, key } } : {}),
     ...(str('client-ca', 'FAPI_POLICY_CLIENT_CA') ? { clientCa: str('client-ca', 'FAPI_POLICY_CLIENT_CA') } : {}),
     trustProxyCertHeader: values['trust-proxy-cert-header'] === true,
@@ -129,6 +143,7 @@ export async function startAsFromValues(values: Values, io: Io, env: NodeJS.Proc
 export function describeAs(as: AsServer): string {
   const c = as.ctx.config;
   return `Authorization server: ${c.issuer} (listening on ${as.url}; default profile ${c.defaultProfile}; ` +
+    `${c.shadowProfile ? `shadow profile ${c.shadowProfile} (report only, GET /metrics); ` : ''}` +
     `${c.dev ? 'DEVELOPMENT MODE: automatic consent' : 'login and consent page'}; registration ${c.openRegistration ? 'open (loopback)' : 'with an initial access token'})`;
 }
 
