@@ -20,7 +20,7 @@ describe('red team: lint, check, compile and diff say the right thing', () => {
     const compiled = JSON.parse((await cli('compile', fixture('wording/unread.yaml'), '--json')).out);
     expect(Object.keys(compiled.setting_readers).sort()).toEqual([...SETTING_KINDS.keys()].sort());
     expect(compiled.setting_readers['request_object.required']).toEqual([]);
-    expect(compiled.setting_readers['encryption_algs.content']).toEqual([]);
+    expect(compiled.setting_readers['encryption_algs.content']).toEqual(['RFC8725-3.2-id-token-encryption']);
     expect(compiled.setting_readers['lifetimes.authorization_code']).toEqual(['FAPI2-SP-FINAL-5.3.2.1-11']);
     const diff = await cli('diff', 'fapi2-security', fixture('wording/unread.yaml'));
     expect(diff.out).toMatch(/^  tighter request_object\.required +false -> true  \(no rule reads it: changes no decision\)$/m);
