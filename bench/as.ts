@@ -245,7 +245,9 @@ async function compare(servers: Server[], scenarios: ScenarioKey[], o: { seconds
   console.log(RULE);
   for (const scenario of scenarios) {
     const runs = new Map<Server, Run[]>(servers.map((s) => [s, []]));
-    for (const s of servers) await drive(s, scenario, o.concurrency, Math.min(2, o.seconds));
+    // A failure in the warm-up counts too: it is reported with the rounds', never dropped.
+    const warmUps = new Map<Server, Run>();
+    for (const s of servers) warmUps.set(s, await drive(s, scenario, o.concurrency, Math.min(2, o.seconds)));
     for (let r = 0; r < o.rounds; r++) {
       // Alternate the servers and rotate who goes first, so no server always follows the same one.
       for (let i = 0; i < servers.length; i++) {
@@ -257,9 +259,13 @@ async function compare(servers: Server[], scenarios: ScenarioKey[], o: { seconds
     const peerRun = peer ? summarize(runs.get(peer)!) : undefined;
     for (const s of servers) {
       const summary = summarize(runs.get(s)!);
-      console.log(row(scenario, s.key, summary, s.key === 'peer' ? undefined : peerRun));
-      if (summary.failed > 0) {
-        console.log(`  ${summary.failed} failed; first: ${summary.error}`);
+      const warmUp = warmUps.get(s)!;
+      const failed = summary.failed + warmUp.failed;
+      console.log(row(scenario, s.key, { ...summary, failed }, s.key === 'peer' ? undefined : peerRun));
+      if (failed > 0) {
+        const message = `${SCENARIOS[scenario].label} on ${SERVERS[s.key]}: ${failed} operations failed (${warmUp.failed} in the warm-up); first: ${summary.error ?? warmUp.error}`;
+        console.log(`  FAILED ${message}`);
+        console.error(`bench:as: FAILED ${message}`);
         process.exitCode = 1;
       }
     }
@@ -269,7 +275,7 @@ async function compare(servers: Server[], scenarios: ScenarioKey[], o: { seconds
 async function profile(key: ServerKey, dir: string, seconds: number, concurrency: number, scenario: ScenarioKey): Promise<void> {
   const server = await launch(key, dir, concurrency);
   try {
-    await drive(server, scenario, concurrency, 2);
+    const warmUp = await drive(server, scenario, concurrency, 2);
     // Outside the scratch directory, so it can be opened in DevTools afterwards.
     const file = join(tmpdir(), `fapi-bench-as-${key}.cpuprofile`);
     server.child.send({ profile: 'start' });
@@ -278,6 +284,10 @@ async function profile(key: ServerKey, dir: string, seconds: number, concurrency
     const written = new Promise<string>((resolve) => server.child.on('message', (m: ChildMessage) => 'profile' in m && resolve(m.profile)));
     server.child.send({ profile: 'stop', file });
     printProfile(await written, `${SERVERS[key]} under ${scenario}: ${fmt(run.ops)} ops/s, ${fmt(run.cpuUs / 1000, 3)} ms server CPU per op, ${run.failed} failed; profile: ${file}`);
+    if (run.failed + warmUp.failed > 0) {
+      console.error(`bench:as: FAILED ${run.failed + warmUp.failed} ${scenario} operations on ${SERVERS[key]} (${warmUp.failed} in the warm-up); first: ${warmUp.error ?? run.error}`);
+      process.exitCode = 1;
+    }
   } finally {
     await stop(server);
   }
@@ -316,6 +326,9 @@ async function main(): Promise<void> {
       console.log('resource: our GET /api/accounts, the peer\'s userinfo (GET /me); client_credentials: scope accounts');
       console.log(`each row: the median of ${rounds} rounds of ${seconds}s (servers alternated round by round, a warm-up each); CPU = the server process's utime + stime; vs peer = ops/CPU-s ratio\n`);
       await compare(servers, scenarios, { seconds, rounds, concurrency });
+    } catch (e) {
+      process.exitCode = 1; // keeps the server logs
+      throw e;
     } finally {
       await Promise.all(servers.map(stop));
     }
