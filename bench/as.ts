@@ -1,19 +1,21 @@
 /**
  * Authorization-server benchmark: our reference AS (in-memory store, and once more with the
- * default durable SQLite store) against oidc-provider 9 set up for the FAPI 2.0 Security Profile
+ * default durable SQLite store) against oidc-provider 9 set up the same way for each FAPI family
  * (bench/as-peer.ts), each a child process on loopback HTTPS. This process is the load generator
- * (bench/as-client.ts): concurrent users, keep-alive, fresh client assertions and DPoP proofs on
- * every request. Scenarios: full flows (PAR + authorization + token + resource), PAR requests,
- * client_credentials tokens. The servers are alternated round by round and each row is the
- * median of its rounds; the figure that matters is operations per second of server CPU time
+ * (bench/as-client.ts, bench/as-signed.ts): concurrent users, keep-alive, fresh client assertions
+ * and DPoP proofs on every request, a fresh request object on every signed flow. Scenarios: FAPI
+ * 2.0 full flows (PAR + authorization + token + resource), PAR requests, client_credentials tokens,
+ * FAPI 1.0 Advanced flows (request object by value + JARM, mTLS-bound tokens) and FAPI 2.0 Message
+ * Signing flows (request object at PAR + JARM, DPoP). The servers are alternated round by round and each row is
+ * the median of its rounds; the figure that matters is operations per second of server CPU time
  * (utime + stime of the server process over the round). With taskset the servers run on one CPU
  * and the generator on another.
  *
  *   npm run bench:as                  (builds first)
- *   node dist/bench/as.js [--duration 5] [--rounds 3] [--concurrency 16] [--scenarios flow,par,cc]
+ *   node dist/bench/as.js [--duration 5] [--rounds 3] [--concurrency 16] [--scenarios flow,par,cc,fapi1adv,ms]
  *                         [--servers ours-memory,peer,ours-sqlite] (ours-quiet: memory store, request log off;
  *                         ours-shadow: memory store, shadow profile fapi2-message-signing)
- *   node dist/bench/as.js --profile [--servers ours-memory|ours-sqlite|peer] [--scenarios flow|par|cc] [--duration 10]
+ *   node dist/bench/as.js --profile [--servers ours-memory|ours-sqlite|peer] [--scenarios flow|par|cc|fapi1adv|ms] [--duration 10]
  *                         (CPU profile of one server under one scenario: top self-time functions by area)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +30,8 @@ import type { JWK } from 'jose';
 import pino from 'pino';
 import { startAs } from '../src/as/server.js';
 import { loadProfiles } from '../src/index.js';
-import { es256Key, FapiClient, REDIRECT_URI, type Target } from './as-client.js';
+import { es256Key, FapiClient, REDIRECT_URI, type Es256Key, type Target } from './as-client.js';
+import { clientPki, SignedClient, SIGNED_METADATA } from './as-signed.js';
 import { cpuMicros, fmt, median, pinDriver, pinning, serverCommand } from './measure.js';
 import { printProfile, type CpuProfile } from './cpu-profile.js';
 
@@ -50,11 +53,28 @@ const SERVERS: Record<ServerKey, string> = {
 };
 const DEFAULT_SERVERS: ServerKey[] = ['ours-memory', 'peer', 'ours-sqlite'];
 
-type ScenarioKey = 'flow' | 'par' | 'cc';
-const SCENARIOS: Record<ScenarioKey, { label: string; run: (c: FapiClient) => Promise<unknown> }> = {
-  flow: { label: 'full flow', run: (c) => c.flow() },
-  par: { label: 'PAR', run: (c) => c.par() },
-  cc: { label: 'client_credentials', run: (c) => c.clientCredentials() },
+/** The generator's clients of one server, one per FAPI family (each its own client_id and connections). */
+interface Clients {
+  fapi2: FapiClient;
+  fapi1adv: SignedClient;
+  ms: SignedClient;
+}
+type Family = keyof Clients;
+
+type ScenarioKey = 'flow' | 'par' | 'cc' | 'fapi1adv' | 'ms';
+const SCENARIOS: Record<ScenarioKey, { label: string; run: (c: Clients) => Promise<unknown> }> = {
+  flow: { label: 'full flow', run: (c) => c.fapi2.flow() },
+  par: { label: 'PAR', run: (c) => c.fapi2.par() },
+  cc: { label: 'client_credentials', run: (c) => c.fapi2.clientCredentials() },
+  fapi1adv: { label: 'FAPI 1.0 Adv flow', run: (c) => c.fapi1adv.fapi1Flow() },
+  ms: { label: 'FAPI 2.0 MS flow', run: (c) => c.ms.messageSigningFlow() },
+};
+
+/** What our AS's clients register beyond the FAPI 2.0 defaults (bench/as-client.ts); the peer's static clients match. */
+const REGISTRATION: Record<Family, Record<string, unknown>> = {
+  fapi2: {},
+  fapi1adv: { ...SIGNED_METADATA, fapi_profile: 'fapi1-advanced' },
+  ms: { ...SIGNED_METADATA, fapi_profile: 'fapi2-message-signing' },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -64,8 +84,9 @@ interface Ready {
   port: number;
   issuer: string;
   certificate: string;
-  endpoints: Pick<Target, 'par' | 'authorization' | 'token' | 'resource'>;
-  clientId?: string;
+  endpoints: Pick<Target, 'par' | 'authorization' | 'token' | 'resource' | 'jwks'>;
+  /** The peer's static clients; our AS registers its clients instead. */
+  clientIds?: Record<Family, string>;
 }
 
 type ChildMessage = { ready: Ready } | { profile: string } | { error: string };
@@ -74,14 +95,14 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
-async function serveOurs(store: 'memory' | 'sqlite', quiet: boolean, shadowProfile?: string): Promise<() => Promise<void>> {
+async function serveOurs(store: 'memory' | 'sqlite', quiet: boolean, clientCa: string | undefined, shadowProfile?: string): Promise<() => Promise<void>> {
   const set = await loadProfiles([join(ROOT, 'profiles')], { strict: true });
   const snapshot = { generation: 1, profiles: new Map(set.profiles), ids: set.ids() };
   const dataDir = mkdtempSync(join(tmpdir(), 'fapi-bench-as-'));
   // The AS as `fapi-policy as --dev` runs it: its default logging (pino, info, to stderr) included.
-  const as = await startAs({ host: '127.0.0.1', port: 0, dev: true, store, dataDir, profiles: { current: snapshot }, ...(quiet ? { log: pino({ level: 'silent' }) } : {}), ...(shadowProfile ? { shadowProfile } : {}) });
+  const as = await startAs({ host: '127.0.0.1', port: 0, dev: true, store, dataDir, clientCa, profiles: { current: snapshot }, ...(quiet ? { log: pino({ level: 'silent' }) } : {}), ...(shadowProfile ? { shadowProfile } : {}) });
   const urls = as.ctx.config.urls;
-  send({ ready: { port: as.port, issuer: as.issuer, certificate: as.certificate, endpoints: { par: urls.par, authorization: urls.authorization, token: urls.token, resource: urls.accounts } } });
+  send({ ready: { port: as.port, issuer: as.issuer, certificate: as.certificate, endpoints: { par: urls.par, authorization: urls.authorization, token: urls.token, resource: urls.accounts, jwks: urls.jwks } } });
   return async () => {
     await as.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -90,10 +111,10 @@ async function serveOurs(store: 'memory' | 'sqlite', quiet: boolean, shadowProfi
 
 async function servePeer(clientJwk: JWK): Promise<() => Promise<void>> {
   // Imported here only: oidc-provider stays out of our AS's process and the generator's.
-  const { PEER_CLIENT_ID, startPeer } = await import('./as-peer.js');
+  const { PEER_CLIENT_IDS, startPeer } = await import('./as-peer.js');
   const peer = await startPeer({ redirectUri: REDIRECT_URI, jwk: clientJwk });
   const at = (path: string) => `${peer.issuer}${path}`;
-  send({ ready: { port: peer.port, issuer: peer.issuer, certificate: peer.certificate, clientId: PEER_CLIENT_ID, endpoints: { par: at('/request'), authorization: at('/auth'), token: at('/token'), resource: at('/me') } } });
+  send({ ready: { port: peer.port, issuer: peer.issuer, certificate: peer.certificate, clientIds: PEER_CLIENT_IDS, endpoints: { par: at('/request'), authorization: at('/auth'), token: at('/token'), resource: at('/me'), jwks: at('/jwks') } } });
   return () => new Promise((resolve) => {
     peer.server.close(() => resolve());
     peer.server.closeAllConnections();
@@ -120,8 +141,8 @@ function profilerControl(): void {
   });
 }
 
-async function serve(key: ServerKey, clientJwk: string | undefined): Promise<void> {
-  const stop = key === 'peer' ? await servePeer(JSON.parse(clientJwk ?? '{}') as JWK) : await serveOurs(key === 'ours-sqlite' ? 'sqlite' : 'memory', key === 'ours-quiet', key === 'ours-shadow' ? 'fapi2-message-signing' : undefined);
+async function serve(key: ServerKey, clientJwk: string | undefined, clientCa: string | undefined): Promise<void> {
+  const stop = key === 'peer' ? await servePeer(JSON.parse(clientJwk ?? '{}') as JWK) : await serveOurs(key === 'ours-sqlite' ? 'sqlite' : 'memory', key === 'ours-quiet', clientCa, key === 'ours-shadow' ? 'fapi2-message-signing' : undefined);
   profilerControl();
   const quit = () => void stop().finally(() => process.exit(0));
   process.on('SIGTERM', quit);
@@ -134,13 +155,27 @@ async function serve(key: ServerKey, clientJwk: string | undefined): Promise<voi
 interface Server {
   key: ServerKey;
   child: ChildProcess;
-  client: FapiClient;
+  clients: Clients;
 }
 
-function startServer(key: ServerKey, logFile: string, clientJwk: JWK): Promise<{ child: ChildProcess; ready: Ready }> {
+/** What every server is told about the generator's clients: their signing key (public), and the CA of their TLS certificate. */
+interface Credentials {
+  signing: Es256Key;
+  tls: { cert: string; key: string };
+  caFile: string;
+}
+
+function credentials(dir: string): Credentials {
+  const { caPem, tls } = clientPki();
+  const caFile = join(dir, 'client-ca.pem');
+  writeFileSync(caFile, caPem);
+  return { signing: es256Key('k1'), tls, caFile };
+}
+
+function startServer(key: ServerKey, logFile: string, creds: Credentials): Promise<{ child: ChildProcess; ready: Ready }> {
   return new Promise((resolve, reject) => {
     const log = openSync(logFile, 'a');
-    const [command, argv] = serverCommand(PIN, [SELF, '--serve', key, '--client-jwk', JSON.stringify(clientJwk)]);
+    const [command, argv] = serverCommand(PIN, [SELF, '--serve', key, '--client-jwk', JSON.stringify(creds.signing.publicJwk), '--client-ca', creds.caFile]);
     const child = spawn(command, argv, { stdio: ['ignore', log, log, 'ipc'] });
     closeSync(log);
     const timer = setTimeout(() => reject(new Error(`${key} did not start within 60 s (see ${logFile})`)), 60_000);
@@ -154,16 +189,28 @@ function startServer(key: ServerKey, logFile: string, clientJwk: JWK): Promise<{
   });
 }
 
-async function launch(key: ServerKey, dir: string, concurrency: number): Promise<Server> {
-  const signing = es256Key('k1');
-  const { child, ready } = await startServer(key, join(dir, `${key}.log`), signing.publicJwk);
-  const target: Target = {
-    name: key, origin: `https://127.0.0.1:${ready.port}`, issuer: ready.issuer, certificate: ready.certificate,
-    clientId: ready.clientId ?? '', ...ready.endpoints,
+/**
+ * Starts a server and makes the generator's clients of it: every client signs with the same key;
+ * the FAPI 2.0 and Message Signing clients bind tokens with DPoP, the FAPI 1.0 Advanced client
+ * with its TLS certificate. The peer's clients are static; ours register.
+ */
+async function launch(key: ServerKey, dir: string, concurrency: number, creds: Credentials): Promise<Server> {
+  const { child, ready } = await startServer(key, join(dir, `${key}.log`), creds);
+  const target: Target = { name: key, origin: `https://127.0.0.1:${ready.port}`, issuer: ready.issuer, certificate: ready.certificate, ...ready.endpoints };
+  const ids = ready.clientIds;
+  const clients: Clients = {
+    fapi2: new FapiClient(target, ids?.fapi2 ?? '', { signing: creds.signing, dpop: es256Key() }, concurrency),
+    fapi1adv: new SignedClient(target, ids?.fapi1adv ?? '', { signing: creds.signing, tls: creds.tls }, concurrency),
+    ms: new SignedClient(target, ids?.ms ?? '', { signing: creds.signing, dpop: es256Key() }, concurrency),
   };
-  const client = new FapiClient(target, signing, es256Key(), concurrency);
-  if (!ready.clientId) target.clientId = await client.register();
-  return { key, child, client };
+  const server = { key, child, clients };
+  try {
+    if (!ids) for (const family of Object.keys(clients) as Family[]) await clients[family].register(REGISTRATION[family]);
+  } catch (e) {
+    await stop(server);
+    throw e;
+  }
+  return server;
 }
 
 interface Run {
@@ -195,7 +242,7 @@ async function drive(server: Server, scenario: ScenarioKey, concurrency: number,
     while (performance.now() < deadline && failed < MAX_FAILURES) {
       const start = performance.now();
       try {
-        await run(server.client);
+        await run(server.clients);
         if (n < MAX_SAMPLES) latencies[n++] = performance.now() - start;
       } catch (e) {
         failed++;
@@ -248,7 +295,9 @@ async function compare(servers: Server[], scenarios: ScenarioKey[], o: { seconds
   console.log(RULE);
   for (const scenario of scenarios) {
     const runs = new Map<Server, Run[]>(servers.map((s) => [s, []]));
-    for (const s of servers) await drive(s, scenario, o.concurrency, Math.min(2, o.seconds));
+    // A failure in the warm-up counts too: it is reported with the rounds', never dropped.
+    const warmUps = new Map<Server, Run>();
+    for (const s of servers) warmUps.set(s, await drive(s, scenario, o.concurrency, Math.min(2, o.seconds)));
     for (let r = 0; r < o.rounds; r++) {
       // Alternate the servers and rotate who goes first, so no server always follows the same one.
       for (let i = 0; i < servers.length; i++) {
@@ -260,9 +309,13 @@ async function compare(servers: Server[], scenarios: ScenarioKey[], o: { seconds
     const peerRun = peer ? summarize(runs.get(peer)!) : undefined;
     for (const s of servers) {
       const summary = summarize(runs.get(s)!);
-      console.log(row(scenario, s.key, summary, s.key === 'peer' ? undefined : peerRun));
-      if (summary.failed > 0) {
-        console.log(`  ${summary.failed} failed; first: ${summary.error}`);
+      const warmUp = warmUps.get(s)!;
+      const failed = summary.failed + warmUp.failed;
+      console.log(row(scenario, s.key, { ...summary, failed }, s.key === 'peer' ? undefined : peerRun));
+      if (failed > 0) {
+        const message = `${SCENARIOS[scenario].label} on ${SERVERS[s.key]}: ${failed} operations failed (${warmUp.failed} in the warm-up); first: ${summary.error ?? warmUp.error}`;
+        console.log(`  FAILED ${message}`);
+        console.error(`bench:as: FAILED ${message}`);
         process.exitCode = 1;
       }
     }
@@ -270,9 +323,9 @@ async function compare(servers: Server[], scenarios: ScenarioKey[], o: { seconds
 }
 
 async function profile(key: ServerKey, dir: string, seconds: number, concurrency: number, scenario: ScenarioKey): Promise<void> {
-  const server = await launch(key, dir, concurrency);
+  const server = await launch(key, dir, concurrency, credentials(dir));
   try {
-    await drive(server, scenario, concurrency, 2);
+    const warmUp = await drive(server, scenario, concurrency, 2);
     // Outside the scratch directory, so it can be opened in DevTools afterwards.
     const file = join(tmpdir(), `fapi-bench-as-${key}.cpuprofile`);
     server.child.send({ profile: 'start' });
@@ -281,6 +334,10 @@ async function profile(key: ServerKey, dir: string, seconds: number, concurrency
     const written = new Promise<string>((resolve) => server.child.on('message', (m: ChildMessage) => 'profile' in m && resolve(m.profile)));
     server.child.send({ profile: 'stop', file });
     printProfile(await written, `${SERVERS[key]} under ${scenario}: ${fmt(run.ops)} ops/s, ${fmt(run.cpuUs / 1000, 3)} ms server CPU per op, ${run.failed} failed; profile: ${file}`);
+    if (run.failed + warmUp.failed > 0) {
+      console.error(`bench:as: FAILED ${run.failed + warmUp.failed} ${scenario} operations on ${SERVERS[key]} (${warmUp.failed} in the warm-up); first: ${warmUp.error ?? run.error}`);
+      process.exitCode = 1;
+    }
   } finally {
     await stop(server);
   }
@@ -289,13 +346,13 @@ async function profile(key: ServerKey, dir: string, seconds: number, concurrency
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      serve: { type: 'string' }, 'client-jwk': { type: 'string' }, profile: { type: 'boolean' },
+      serve: { type: 'string' }, 'client-jwk': { type: 'string' }, 'client-ca': { type: 'string' }, profile: { type: 'boolean' },
       duration: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, scenarios: { type: 'string' }, servers: { type: 'string' },
     },
     allowPositionals: false,
   });
   const keys = Object.keys(SERVERS) as ServerKey[];
-  if (values.serve) return serve(list(values.serve, keys)[0]!, values['client-jwk']);
+  if (values.serve) return serve(list(values.serve, keys)[0]!, values['client-jwk'], values['client-ca']);
   pinDriver(PIN);
   const seconds = Math.max(1, Math.min(60, Number(values.duration ?? (values.profile ? 10 : 5))));
   const rounds = Math.max(1, Math.min(15, Number(values.rounds ?? 3)));
@@ -310,15 +367,21 @@ async function main(): Promise<void> {
     }
     const scenarios = list(values.scenarios, Object.keys(SCENARIOS) as ScenarioKey[]);
     const servers: Server[] = [];
+    const creds = credentials(dir);
     try {
-      for (const key of values.servers ? list(values.servers, keys) : DEFAULT_SERVERS) servers.push(await launch(key, dir, concurrency));
-      for (const s of servers) for (const scenario of scenarios) await SCENARIOS[scenario].run(s.client);
+      for (const key of values.servers ? list(values.servers, keys) : DEFAULT_SERVERS) servers.push(await launch(key, dir, concurrency, creds));
+      for (const s of servers) for (const scenario of scenarios) await SCENARIOS[scenario].run(s.clients);
       console.log(`fapi-policy AS benchmark — ${header}`);
-      console.log(`${concurrency} concurrent users, keep-alive; private_key_jwt + DPoP (ES256), a fresh assertion and proof on every request`);
-      console.log('full flow = PAR + authorization (auto login and consent, 303 with the code) + token (code, PKCE S256) + one resource call (DPoP with ath): 4 round trips on both servers');
+      console.log(`${concurrency} concurrent users, keep-alive; private_key_jwt (ES256), a fresh assertion and DPoP proof on every request, a fresh request object on every signed flow`);
+      console.log('full flow (FAPI 2.0) = PAR + authorization (auto login and consent, 303 with the code) + token (code, PKCE S256) + one resource call (DPoP with ath): 4 round trips on both servers');
+      console.log('FAPI 1.0 Adv flow = authorization with a request object by value (JARM, response_mode=jwt) + token + resource, tokens bound to the client\'s TLS certificate: 3 round trips');
+      console.log('FAPI 2.0 MS flow = PAR with a request object (PKCE S256) + authorization (JARM) + token + resource, DPoP: 4 round trips; every JARM response verified (jose, the JWKS cached)');
       console.log('resource: our GET /api/accounts, the peer\'s userinfo (GET /me); client_credentials: scope accounts');
       console.log(`each row: the median of ${rounds} rounds of ${seconds}s (servers alternated round by round, a warm-up each); CPU = the server process's utime + stime; vs peer = ops/CPU-s ratio\n`);
       await compare(servers, scenarios, { seconds, rounds, concurrency });
+    } catch (e) {
+      process.exitCode = 1; // keeps the server logs
+      throw e;
     } finally {
       await Promise.all(servers.map(stop));
     }
@@ -330,7 +393,7 @@ async function main(): Promise<void> {
 
 /** Closes the client's connections and ends the server, waiting (at most 10 s) for it to exit. */
 async function stop(server: Server): Promise<void> {
-  await server.client.close();
+  await Promise.all(Object.values(server.clients).map((c: FapiClient) => c.close()));
   if (server.child.exitCode !== null) return;
   const exited = new Promise<void>((resolve) => server.child.once('exit', () => resolve()));
   server.child.kill('SIGTERM');
