@@ -9,7 +9,7 @@ import type { AsMetrics } from './metrics.js';
 import type { SigningKeys } from './keys.js';
 import type { EndpointUrls } from './options.js';
 import type { Users } from './users.js';
-import type { TlsPolicy } from './tls.js';
+import type { ServerCertificate, TlsPolicy } from './tls.js';
 
 /** The loaded profiles as one request sees them: read once, used throughout. */
 export interface ProfileSnapshot {
@@ -51,7 +51,7 @@ export interface AsContext {
   nonces: DpopNonces;
   users: Users;
   /** The TLS offer of the listener (it follows the profile set) and the server certificate (PEM). */
-  tls: { policy: TlsPolicy; certificate: string };
+  tls: { policy: TlsPolicy; certificate: ServerCertificate };
   /** CAs trusted to issue tls_client_auth certificates. */
   clientCas: readonly X509Certificate[];
   log: Logger;

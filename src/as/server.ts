@@ -24,7 +24,7 @@ import { AsMetrics } from './metrics.js';
 import { checkIssuer, DEFAULT_AS_HOST, DEFAULT_AS_PORT, DEFAULT_DATA_DIR, DEFAULT_PROFILE, endpointUrls, type AsOptions } from './options.js';
 import { servable } from './servable.js';
 import { serverFacts } from './facts/server.js';
-import { describeCertificate, serverCertificate, serverTlsOptions, tlsPolicy } from './tls.js';
+import { certificateKeyTypes, describeCertificate, serverCertificate, serverTlsOptions, tlsPolicy } from './tls.js';
 import { Users } from './users.js';
 import { isLoopback } from '../net/loopback.js';
 
@@ -34,7 +34,7 @@ export interface AsServer {
   port: number;
   server: Server;
   ctx: AsContext;
-  /** The certificate the server presents (PEM), for clients that must trust it. */
+  /** The PEM certificates the listener serves (one bundle: trust it to reach the server over any version). */
   certificate: string;
   /** Re-reads keys.json now (what SIGHUP and the key-file watch do). */
   reloadKeys(): Promise<void>;
@@ -86,7 +86,7 @@ export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[]
     if (!candidate) problems.push(`the shadow profile '${shadow}' is not loaded (loaded: ${snapshot.ids.join(', ') || 'none'})`);
     else if (unservable) problems.push(`the shadow profile '${shadow}' cannot be served: ${unservable}`);
   }
-  const facts = serverFacts(ctx.now(), ctx.config.issuer, ctx.keys(), tlsPolicy(servedSettings(snapshot)), ctx.tls.certificate);
+  const facts = serverFacts(ctx.now(), ctx.config.issuer, ctx.keys(), tlsPolicy(servedSettings(snapshot), certificateKeyTypes(ctx.tls.certificate)), ctx.tls.certificate);
   for (const served of [...snapshot.profiles.values()].filter((p) => !servable(p))) {
     const decision = served.evaluate('server', facts);
     for (const v of decision.violations) problems.push(`the server's configuration is refused by ${served.id}: ${v.rule} [${v.clause}]: ${v.message}`);
@@ -137,7 +137,8 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   let keys = await SigningKeys.load(keyFile);
   const issuerHost = options.issuer ? new URL(options.issuer).hostname : 'localhost';
   const certificate = serverCertificate(dataDir, [issuerHost], options.tls);
-  const policy = tlsPolicy(servedSettings(snapshot));
+  const keyTypes = certificateKeyTypes(certificate);
+  const policy = tlsPolicy(servedSettings(snapshot), keyTypes);
   if (policy.unknown.length) log.warn({ suites: policy.unknown }, 'cipher suites without a known OpenSSL name are not offered');
 
   const store: Store = options.store === 'memory' ? new MemoryStore() : new SqliteStore(join(dataDir, 'store.sqlite'));
@@ -152,7 +153,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     refreshTokenLifetime: options.refreshTokenLifetime ?? 30 * 86_400,
   };
   const ctx: AsContext = {
-    config, metrics: new AsMetrics(), profiles: () => provider.current, keys: () => keys, tls: { policy, certificate: certificate.cert }, store, verifier: new JwsVerifier(), nonces: new DpopNonces(),
+    config, metrics: new AsMetrics(), profiles: () => provider.current, keys: () => keys, tls: { policy, certificate }, store, verifier: new JwsVerifier(), nonces: new DpopNonces(),
     users: Users.load(options.usersFile ?? join(dataDir, 'users.json')), clientCas: readCas(options.clientCa), log,
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
   };
@@ -182,7 +183,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     return setProblems(ctx, candidate);
   });
   const removeListener = provider.onSwap?.((active) => {
-    ctx.tls.policy = tlsPolicy(servedSettings(active));
+    ctx.tls.policy = tlsPolicy(servedSettings(active), keyTypes);
     server.setSecureContext(serverTlsOptions(certificate, ctx.tls.policy));
   });
   let keyMtime = keyFile.mtimeMs();
@@ -200,7 +201,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
 
   let closing: Promise<void> | undefined;
   return {
-    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, issuer: config.issuer, port, server, ctx, certificate: certificate.cert, reloadKeys,
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, issuer: config.issuer, port, server, ctx, certificate: [certificate, ...certificate.additional].map((c) => c.cert).join(''), reloadKeys,
     close: () => (closing ??= (async () => {
       removeGuard?.();
       removeListener?.();

@@ -3,6 +3,7 @@
  * plan): each provokes one refusal and checks the status, the OAuth error, and that the
  * description names the rule that refused.
  */
+import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAs, type TestAs } from './helpers.js';
@@ -421,5 +422,18 @@ describe('TLS', () => {
       socket.on('error', reject);
     });
     expect(protocol).toBe('TLSv1.3');
+  });
+
+  it('completes a TLS 1.2 handshake with a suite every served profile allows (FAPI 1.0 Advanced §8.5: RSA only), on its RSA certificate', async () => {
+    const result = await new Promise<{ protocol: string | null; cipher: string; keyType: string | undefined }>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: as.port, servername: 'localhost', ca: as.certificate, maxVersion: 'TLSv1.2' }, () => {
+        resolve({ protocol: socket.getProtocol(), cipher: socket.getCipher().standardName, keyType: new X509Certificate(socket.getPeerX509Certificate()!.raw).publicKey.asymmetricKeyType });
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+    expect(result.protocol).toBe('TLSv1.2');
+    expect(['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384']).toContain(result.cipher);
+    expect(result.keyType).toBe('rsa');
   });
 });

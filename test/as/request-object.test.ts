@@ -91,6 +91,17 @@ describe('FAPI 1.0 Advanced: request objects by value at the authorization endpo
     expect(decodeJwt(fragment.get('id_token')!)).toMatchObject({ nonce: claims.nonce, s_hash: expect.any(String), c_hash: expect.any(String) });
   });
 
+  it('keeps personal claims out of the front-channel ID token (FAPI 1.0 Part 2 §5.2.2.1-6)', async () => {
+    const res = await byValue(c, await sign(requestClaims(c, { scope: 'openid profile email accounts' }), c.signing.privateKey));
+    expect(res.status, res.text).toBe(303);
+    const idToken = decodeJwt(new URLSearchParams(res.location!.hash.slice(1)).get('id_token')!);
+    expect(idToken.sub).toBe('user-alice');
+    expect(idToken.name).toBeUndefined();
+    expect(idToken.email).toBeUndefined();
+    const line = as.logs.lines.map((l) => JSON.parse(l) as { client_id?: string; warnings?: string[] }).filter((l) => l.client_id === c.clientId).at(-1);
+    expect(line?.warnings ?? []).not.toContain('FAPI1-ADV-5.2.2.1-6');
+  });
+
   it('refuses an unsigned request object (alg none)', async () => {
     refusedOnPage(await byValue(c, unsigned(requestClaims(c))), 'invalid_request_object', 'RFC8725-3.1');
   });

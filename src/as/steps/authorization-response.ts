@@ -145,7 +145,8 @@ export async function answerWithCode(x: Exchange, client: RegisteredClient, requ
   const hybrid = str(p.response_type)?.split(' ').includes('id_token') ?? false;
   const idToken = hybrid
     ? await issueIdToken(x, client, {
-      sub: user.sub, scope: str(p.scope) ?? '', code, auth_time: authTime,
+      // The front channel carries no personal claims (FAPI 1.0 Part 2 §5.2.2.1-6): those come from the token endpoint.
+      sub: user.sub, scope: 'openid', code, auth_time: authTime,
       ...optional({ nonce: str(p.nonce), state, acr: requestedAcr(x, p) }),
     }, (x.profile.settings.lifetimes as { authorization_code: number }).authorization_code * 5)
     : undefined;
