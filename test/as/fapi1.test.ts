@@ -5,6 +5,8 @@
  * private_key_jwt and with tls_client_auth, pushed (PAR) and sent by value; Baseline with a public
  * client and PKCE.
  */
+import { randomBytes, webcrypto } from 'node:crypto';
+import { exportJWK, type CryptoKey } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAs, tempDir, trustingFetch, type TestAs } from './helpers.js';
@@ -137,5 +139,47 @@ describe('FAPI 1.0 specifics: acr and the x-fapi headers', () => {
     expect(odd.status).toBe(200);
     const line = as.logs.lines.map((l) => JSON.parse(l) as { endpoint?: string; warnings?: string[] }).filter((l) => l.endpoint === 'resource').at(-1);
     expect(line?.warnings?.some((w) => w.startsWith('FAPI1-BASE-6.2.2-3'))).toBe(true);
+  });
+});
+
+describe('ID token encryption (OpenID Connect Core §10.2)', () => {
+  it('encrypts the ID token to the key the client registered, and openid-client decrypts it', async () => {
+    const enc = (await webcrypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as { privateKey: CryptoKey; publicKey: CryptoKey };
+    const encJwk = { ...(await exportJWK(enc.publicKey)), kid: 'enc-1', use: 'enc', alg: 'ECDH-ES+A128KW' };
+    const tls = pki.issue('CN=fapi1-encrypted,O=Tests,C=AU');
+    const c = await registerClient(as, {
+      auth: 'private_key_jwt', binding: 'mtls', tls, signRequests: true, extraKeys: [encJwk],
+      metadata: {
+        fapi_profile: 'fapi1-advanced', response_types: ['code'], grant_types: ['authorization_code'], authorization_signed_response_alg: 'ES256',
+        id_token_encrypted_response_alg: 'ECDH-ES+A128KW', id_token_encrypted_response_enc: 'A128GCM',
+      },
+    });
+    client.useJwtResponseMode(c.config);
+    client.enableDecryptingResponses(c.config, ['A128GCM'], { key: enc.privateKey, alg: 'ECDH-ES+A128KW', kid: 'enc-1' });
+    const { tokens } = await advancedFlow(c, true);
+    expect(tokens.id_token!.split('.')).toHaveLength(5);
+    expect(tokens.claims()!.sub).toBe('user-alice');
+    const decrypted = client.getDecryptedResponses(tokens);
+    expect(decrypted).toBeDefined();
+  });
+
+  it('refuses to send an ID token encrypted with an algorithm the profile does not allow: the response is judged, nothing is sent', async () => {
+    const tls = pki.issue('CN=fapi1-encrypted-2,O=Tests,C=AU');
+    const c = await registerClient(as, {
+      auth: 'private_key_jwt', binding: 'mtls', tls, signRequests: true,
+      metadata: { fapi_profile: 'fapi1-advanced', response_types: ['code'], grant_types: ['authorization_code'], authorization_signed_response_alg: 'ES256' },
+    });
+    client.useJwtResponseMode(c.config);
+    // A record made before the profile stopped allowing it: AES key wrap with a symmetric key (never registrable now).
+    const record = (await as.ctx.store.get<{ metadata: Record<string, unknown> }>('client', c.clientId))!;
+    const keys = (record.metadata.jwks as { keys: object[] }).keys;
+    await as.ctx.store.set('client', c.clientId, { ...record, metadata: {
+      ...record.metadata, id_token_encrypted_response_alg: 'A128KW', id_token_encrypted_response_enc: 'A128GCM',
+      jwks: { keys: [...keys, { kty: 'oct', k: randomBytes(16).toString('base64url'), use: 'enc', kid: 'kw' }] },
+    } }, 0);
+    // openid-client does not parse a 500's body: read it from the Response it keeps.
+    const refused = await advancedFlow(c, true).then(() => undefined, (e: Error & { cause?: globalThis.Response }) => e.cause);
+    expect(refused?.status).toBe(500);
+    expect(((await refused!.json()) as { error_description: string }).error_description).toContain('RFC8725-3.2-id-token-encryption');
   });
 });

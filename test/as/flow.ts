@@ -47,6 +47,8 @@ export interface RegisterOptions {
   metadata?: Record<string, unknown>;
   /** The client signs request objects too (a signing key even without private_key_jwt). */
   signRequests?: boolean;
+  /** More public keys for the client's jwks (an encryption key). */
+  extraKeys?: JWK[];
   /** RFC 7591 §3, for registrations that need one (a resource server). */
   initialAccessToken?: string;
 }
@@ -58,6 +60,7 @@ export async function registerClient(as: TestAs, options: RegisterOptions): Prom
   const keys: JWK[] = [];
   if (signingKey) keys.push({ ...(await exportJWK(signingKey.publicKey)), kid: 'sig-1', alg: 'ES256', use: 'sig' });
   if (options.auth === 'self_signed_tls_client_auth' && options.tls?.jwk) keys.push(options.tls.jwk);
+  keys.push(...(options.extraKeys ?? []));
   const metadata: Record<string, unknown> = {
     redirect_uris: [REDIRECT_URI], response_types: ['code'], grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     token_endpoint_auth_method: options.auth, scope: 'openid accounts', client_name: `Test ${options.auth} + ${options.binding}`,
