@@ -8,18 +8,15 @@
 import { randomBytes, webcrypto } from 'node:crypto';
 import { exportJWK, type CryptoKey } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAs, tempDir, trustingFetch, type TestAs } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { serveTestFile, trustingFetch, type TestAs } from './helpers.js';
 import { follow, registerClient, type AuthMethod, type FlowClient } from './flow.js';
 import { TestPki } from './pki.js';
 
 let as: TestAs;
 const pki = new TestPki();
-beforeAll(async () => {
-  as = await startTestAs({ clientCa: pki.writeCa(tempDir()) });
-});
-afterAll(async () => {
-  await as?.close();
+serveTestFile(pki, (server) => {
+  as = server;
 });
 
 type Response = 'jarm' | 'hybrid';

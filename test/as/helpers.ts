@@ -1,11 +1,13 @@
 /** Shared by the authorization-server tests: a started AS over the shipped profiles, and clients that trust it. */
 import { Writable } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import pino from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { tempDir } from '../temp.js';
 import { loadProfiles } from '../../src/profile/files.js';
 import type { ProfileSnapshot } from '../../src/as/context.js';
 import { startAs, type AsServer, type AsStartOptions } from '../../src/as/server.js';
+import type { TestPki } from './pki.js';
 
 export { tempDir };
 
@@ -44,4 +46,19 @@ export function trustingFetch(ca: string, client?: { cert: string; key: string }
   const agent = new Agent({ connect: { ca, ...(client ?? {}) } });
   return ((url: string | URL | Request, init?: RequestInit) =>
     undiciFetch(url as string, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof fetch;
+}
+
+/**
+ * One server for a test file: started before its tests, trusting `pki`'s CA for tls_client_auth,
+ * handed to `use`, and closed after them.
+ */
+export function serveTestFile(pki: TestPki, use: (as: TestAs) => void, options: Partial<AsStartOptions> = {}): void {
+  let server: TestAs | undefined;
+  beforeAll(async () => {
+    server = await startTestAs({ clientCa: pki.writeCa(tempDir()), ...options });
+    use(server);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
 }

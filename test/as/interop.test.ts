@@ -6,18 +6,15 @@
  * sender constraint (DPoP, mTLS-bound tokens).
  */
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAs, tempDir, type TestAs } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { serveTestFile, type TestAs } from './helpers.js';
 import { registerClient, runFlow, type AuthMethod, type Binding } from './flow.js';
 import { selfSigned, TestPki } from './pki.js';
 
 let as: TestAs;
 const pki = new TestPki();
-beforeAll(async () => {
-  as = await startTestAs({ clientCa: pki.writeCa(tempDir()) });
-});
-afterAll(async () => {
-  await as?.close();
+serveTestFile(pki, (server) => {
+  as = server;
 });
 
 const VARIANTS: Array<[AuthMethod, Binding]> = [

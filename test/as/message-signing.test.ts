@@ -8,20 +8,17 @@ import { createHash, createPublicKey, generateKeyPairSync, KeyObject } from 'nod
 import { createSigner, createVerifier, httpbis } from 'http-message-signatures';
 import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAs, tempDir, trustingFetch, type TestAs } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { serveTestFile, trustingFetch, type TestAs } from './helpers.js';
 import { follow, registerClient, type Binding, type FlowClient } from './flow.js';
 import { TestPki } from './pki.js';
 
 const INITIAL_ACCESS_TOKEN = 'iat-for-resource-servers-0123456789';
 let as: TestAs;
 const pki = new TestPki();
-beforeAll(async () => {
-  as = await startTestAs({ clientCa: pki.writeCa(tempDir()), initialAccessTokens: [INITIAL_ACCESS_TOKEN] });
-});
-afterAll(async () => {
-  await as?.close();
-});
+serveTestFile(pki, (server) => {
+  as = server;
+}, { initialAccessTokens: [INITIAL_ACCESS_TOKEN] });
 
 async function messageSigningClient(binding: Binding, metadata: Record<string, unknown> = {}, initialAccessToken?: string): Promise<FlowClient> {
   const tls = binding === 'mtls' ? pki.issue(`CN=ms-${binding},O=Tests,C=AU`) : undefined;

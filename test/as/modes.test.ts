@@ -5,19 +5,16 @@
  */
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAs, tempDir, type TestAs } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { serveTestFile, type TestAs } from './helpers.js';
 import { follow, registerClient, runFlow, type FlowClient } from './flow.js';
 import { dpopProof, keyPair } from './raw.js';
 import { TestPki } from './pki.js';
 
 let as: TestAs;
 const pki = new TestPki();
-beforeAll(async () => {
-  as = await startTestAs({ clientCa: pki.writeCa(tempDir()) });
-});
-afterAll(async () => {
-  await as?.close();
+serveTestFile(pki, (server) => {
+  as = server;
 });
 
 /** Metadata both FAPI 1.0 Advanced and FAPI 2.0 accept: code with JARM, pkjwt, mTLS-bound tokens. */

@@ -5,19 +5,16 @@
  * object counts and that JARM error responses are signed.
  */
 import { createLocalJWKSet, decodeJwt, jwtVerify, SignJWT, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAs, tempDir, type TestAs } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { serveTestFile, type TestAs } from './helpers.js';
 import { REDIRECT_URI } from './flow.js';
 import { b64, keyPair, pkce, RawClient, type KeyPair } from './raw.js';
 import { TestPki } from './pki.js';
 
 let as: TestAs;
 const pki = new TestPki();
-beforeAll(async () => {
-  as = await startTestAs({ clientCa: pki.writeCa(tempDir()) });
-});
-afterAll(async () => {
-  await as?.close();
+serveTestFile(pki, (server) => {
+  as = server;
 });
 
 const ADVANCED = { fapi_profile: 'fapi1-advanced', response_types: ['code id_token', 'code'], grant_types: ['authorization_code'], dpop_bound_access_tokens: undefined, tls_client_certificate_bound_access_tokens: true };
