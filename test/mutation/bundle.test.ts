@@ -64,8 +64,11 @@ function refusedNow(fn: () => unknown): { code: BundleErrorCode; message: string
 const verifyManifest = async (m: unknown, options = {}) => verifyBundle(await rawSign({}, m), trust, { now: NOW, ...options });
 const manifestRefusal = async (m: unknown) => refusal(verifyManifest(m));
 
-function publicJwk(type: 'rsa' | 'ec' | 'ed25519' | 'ed448' | 'x25519', options: Record<string, unknown> = {}): JWK {
-  const { publicKey } = generateKeyPairSync(type as 'rsa', options as never);
+/** A public JWK made by node:crypto, for key types and sizes jose will not generate. */
+function publicJwk(type: 'rsa' | 'ec' | 'ed448' | 'x25519', options: { modulusLength?: number; namedCurve?: string } = {}): JWK {
+  const { publicKey } = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: options.modulusLength ?? 2048 })
+    : type === 'ec' ? generateKeyPairSync('ec', { namedCurve: options.namedCurve ?? 'P-256' })
+    : type === 'ed448' ? generateKeyPairSync('ed448') : generateKeyPairSync('x25519');
   return publicKey.export({ format: 'jwk' }) as JWK;
 }
 
