@@ -6,7 +6,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CompactSign, importJWK, type JWK } from 'jose';
+import { CompactSign, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   algorithmForKey, BUNDLE_LIMITS, BUNDLE_TYP, BundleError, bundleDocuments, collectBundleFiles, generateSigningKey, parseTrust,
@@ -20,8 +20,19 @@ const keys = {} as Record<BundleAlgorithm, { privateJwk: JWK; publicJwks: TrustS
 let trust: TrustSet;
 let es256: JWK;
 
+/**
+ * The shared keys are made with jose directly, not with generateSigningKey: under the mutation
+ * run's vitest runner a failing hook fails no test, so a mutant of generateSigningKey (or of
+ * signBundle) reached from a hook would survive unseen. Those functions run inside tests only.
+ */
+async function testKey(alg: BundleAlgorithm) {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const meta = { kid: `k-${alg}`, alg, use: 'sig' };
+  return { privateJwk: { ...(await exportJWK(privateKey)), ...meta }, publicJwks: { keys: [{ ...(await exportJWK(publicKey)), ...meta }] } };
+}
+
 beforeAll(async () => {
-  for (const alg of ['ES256', 'PS256', 'EdDSA'] as const) keys[alg] = await generateSigningKey(alg, `k-${alg}`);
+  for (const alg of ['ES256', 'PS256', 'EdDSA'] as const) keys[alg] = await testKey(alg);
   trust = { keys: Object.values(keys).flatMap((k) => k.publicJwks.keys) };
   es256 = keys.ES256.publicJwks.keys[0] as JWK;
 });
@@ -197,10 +208,14 @@ describe('reading trust and bundle files', () => {
     expect((await refusal(readBounded(file, 3, 'input'))).code).toBe('too_large');
   });
 
-  it('collects a single file by its base name and refuses a name a bundle cannot carry', async () => {
+  it('collects a directory by relative paths and a single file by its base name, and refuses a name a bundle cannot carry', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'one.yaml'), 'id: one\n');
     expect(await collectBundleFiles([join(dir, 'one.yaml')])).toEqual([{ name: 'one.yaml', content: 'id: one\n' }]);
+    mkdirSync(join(dir, 'tree', 'eco'), { recursive: true });
+    writeFileSync(join(dir, 'tree', 'eco', 'x.yaml'), 'id: x\n');
+    writeFileSync(join(dir, 'tree', 'base.yaml'), 'id: base\n');
+    expect((await collectBundleFiles([join(dir, 'tree'), join(dir, 'one.yaml')])).map((f) => f.name)).toEqual(['base.yaml', 'eco/x.yaml', 'one.yaml']);
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', 'bad name.yaml'), 'id: x\n');
     expect(await refusal(collectBundleFiles([join(dir, 'sub')]))).toEqual({ code: 'manifest', message: "bundle manifest: file name 'bad name.yaml' is not a relative .yaml path" });
