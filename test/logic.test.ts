@@ -515,6 +515,13 @@ describe('deliberate differences from json-logic-js (fail closed)', () => {
     expect(run({ missing: ['facts.toString'] }, {})).toEqual(['facts.toString']);
     expect(compileError({ missing: ['facts.constructor'] }).message).toMatch(/forbidden key/);
     expect(compileError({ missing: ['facts.a.__proto__.b'] }).message).toMatch(/forbidden key/);
+    // in element scope a path may start with the forbidden name itself
+    for (const key of ['__proto__', 'constructor.name', 'prototype', 'a.constructor']) {
+      const e = compileError({ some: [{ var: 'facts.items' }, { missing: [key] }] });
+      expect(e.message, key).toBe(`'missing' path '${key}' names a forbidden key`);
+      expect(compileError({ filter: [{ var: 'facts.items' }, { missing_some: [1, ['alg', key]] }] }).message, key).toMatch(/forbidden key/);
+    }
+    expect(run({ some: [{ var: 'facts.items' }, { missing: ['constructors', 'my_prototype'] }] }, { items: [{}] })).toBe(true);
   });
 
   it('arithmetic takes numbers only', () => {
@@ -613,6 +620,31 @@ describe('compile errors', () => {
     expect(compileError({ in: ['x', arrays(40)] }).message).toMatch(/nested deeper than 32/);
   });
 
+  it('counts depth in the scope-word fast path as the general path does', () => {
+    const nest = (n: number, inner: unknown): unknown => (n === 0 ? inner : { '!': [nest(n - 1, inner)] });
+    // 'openid' (a literal word) takes the fast path; a needle read from the facts the general one.
+    const fast = (n: number) => nest(n, { in: ['openid', { words: { var: 'facts.scope' } }] });
+    const general = (n: number) => nest(n, { in: [{ var: 'facts.word' }, { words: { var: 'facts.scope' } }] });
+    const compiles = (expr: unknown) => {
+      try {
+        compile(expr);
+        return true;
+      } catch (e) {
+        if (e instanceof LogicCompileError) return false;
+        throw e;
+      }
+    };
+    const verdicts = (make: (n: number) => unknown) => [28, 29, 30, 31, 32].map((n) => compiles(make(n)));
+    expect(verdicts(general)).toContain(true);
+    expect(verdicts(general)).toContain(false);
+    expect(verdicts(fast)).toEqual(verdicts(general));
+    const deepest = [28, 29, 30, 31, 32].find((n) => !compiles(fast(n))) as number;
+    expect(compileError(fast(deepest)).message).toMatch(/nested deeper than 32/);
+    expect(compileError(fast(deepest)).pointer).toMatch(/\/in\/1\/words$/);
+    // one level shallower compiles and answers (an even number of negations keeps the answer)
+    expect(compile(fast(deepest - 1)).evaluate({ scope: 'openid x' })).toBe((deepest - 1) % 2 === 0);
+  });
+
   it('counts the depth of a var default from where the var sits (no reset)', () => {
     // 25 levels of '!' around a var whose default is 25 levels of nested arrays: ~51 deep.
     const nest = (n: number, inner: unknown): unknown => (n === 0 ? inner : { '!': [nest(n - 1, inner)] });
@@ -639,7 +671,11 @@ describe('compile errors', () => {
       [{ '!!': [] }, /'!!' takes 1 argument\(s\), got 0/],
       [{ in: ['a'] }, /'in' takes 2 argument\(s\), got 1/],
       [{ '>': [1, 2, 3] }, /'>' takes 2 argument\(s\), got 3/],
-      [{ '<': [1, 2, 3, 4] }, /'<' takes/],
+      [{ '>=': [1, 2, 3] }, /'>=' takes 2 argument\(s\), got 3/],
+      [{ '>=': [{ var: 'facts.a' }, 2, 3] }, /'>=' takes 2 argument\(s\), got 3/],
+      [{ '<': [1, 2, 3, 4] }, /'<' takes 2 argument\(s\), got 4/],
+      [{ '<=': [1, 2, 3, 4] }, /'<=' takes 2 argument\(s\), got 4/],
+      [{ '<=': [1] }, /'<=' takes 2 argument\(s\), got 1/],
       [{ some: [[1]] }, /'some' takes 2 argument\(s\), got 1/],
       [{ map: [[1], { var: '' }, 3] }, /'map' takes 2 argument\(s\), got 3/],
       [{ starts_with: ['a'] }, /'starts_with' takes 2/],
@@ -655,6 +691,9 @@ describe('compile errors', () => {
       [{ '-': [1, 2, 3] }, /'-' takes 2/],
       [{ missing_some: [1, 'facts.a'] }, /missing_some/],
       [{ missing_some: [1] }, /missing_some/],
+      [{ missing_some: ['1', ['facts.a']] }, /'missing_some' takes \[count, \[paths\]\]/],
+      [{ missing_some: [null, ['facts.a']] }, /'missing_some' takes \[count, \[paths\]\]/],
+      [{ missing_some: [{ var: 'facts.n' }, ['facts.a']] }, /'missing_some' takes \[count, \[paths\]\]/],
     ];
     for (const [expr, message] of cases) {
       const e = compileError({ or: [false, expr] });
@@ -848,6 +887,35 @@ describe('semantics', () => {
     // a non-array source is a malformed fact naming it
     expect(malformedFact(() => run({ some: [{ var: 'facts.alg' }, true] }, { alg: 'PS256' })).pointer).toBe('/alg');
     expect(missingFact(() => run({ all: [{ var: 'facts.nope' }, true] }, facts)).pointer).toBe('/nope');
+  });
+
+  it('some / map / filter over a null source (a var default) see no elements; a null constant source folds the same way', () => {
+    const none = { source: { var: ['facts.nope', null] } };
+    const cases: [unknown, unknown][] = [
+      [{ some: [none.source, true] }, false],
+      [{ map: [none.source, 1] }, []],
+      [{ filter: [none.source, true] }, []],
+      [{ some: [null, true] }, false],
+      [{ map: [null, 1] }, []],
+      [{ filter: [null, true] }, []],
+      [{ all: [null, true] }, false],
+      [{ none: [null, true] }, true],
+    ];
+    for (const [expr, value] of cases) {
+      expect(run(expr, {}), JSON.stringify(expr)).toEqual(value);
+      expect(ref(expr, {}), JSON.stringify(expr)).toEqual(value);
+    }
+    // a null fact without a default is a missing fact, not an empty list
+    expect(missingFact(() => run({ some: [{ var: 'facts.items' }, true] }, { items: null })).pointer).toBe('/items');
+  });
+
+  it('<= and < with three arguments test that the middle lies between the others', () => {
+    const between = (op: string, x: unknown) => run({ [op]: [1, { var: 'facts.x' }, 3] }, { x });
+    expect([0, 1, 2, 3, 4].map((x) => between('<=', x))).toEqual([false, true, true, true, false]);
+    expect([0, 1, 2, 3, 4].map((x) => between('<', x))).toEqual([false, false, true, false, false]);
+    expect(run({ '<=': [1, 2, 3] }, {})).toBe(true);
+    expect(run({ '<=': [3, 2, 1] }, {})).toBe(false);
+    for (const x of [0, 1, 2, 3, 4]) expect(between('<=', x)).toBe(ref({ '<=': [1, { var: 'facts.x' }, 3] }, { x }));
   });
 
   it('all of [] is false; some of [] is false; none of [] is true', () => {

@@ -63,10 +63,11 @@ export function checkFacts(stage: Stage, facts: unknown): FactsProblem | null {
   const validate = factsValidators().get(stage);
   if (!validate) return { path: '', message: `unknown stage '${String(stage)}'` };
   if (validate(facts)) return null;
-  return describe(validate.errors ?? []);
+  return factsProblem(validate.errors ?? []);
 }
 
-function describe(errors: readonly ErrorObject[]): FactsProblem {
+/** ajv's errors for facts as one problem: exported so its fallbacks can be tested without a broken validator. */
+export function factsProblem(errors: readonly ErrorObject[]): FactsProblem {
   const forbidden = errors.find((x) => x.propertyName !== undefined);
   if (forbidden) {
     const key = forbidden.propertyName as string;
