@@ -7,8 +7,14 @@ export interface Diagnostic {
   message: string;
 }
 
+/** Line breaks (and the blanks around them) as one space: a report line stays one line. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ');
+}
+
+/** One line, whatever the message holds: editors and CI read `file:line:col: message` line by line. */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
+  return `${d.file}:${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${oneLine(d.message)}`;
 }
 
 /** Thrown by the strict loaders (servers refuse to start on a broken profile). */
