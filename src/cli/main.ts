@@ -17,8 +17,9 @@ import { test } from './commands/test.js';
 import { keys } from './commands/keys.js';
 import { as } from './commands/as.js';
 import { matrix } from './commands/matrix.js';
+import { init } from './commands/init.js';
 
-export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, matrix, metadata, serve, bundle, start, as, keys];
+export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, matrix, init, metadata, serve, bundle, start, as, keys];
 
 export function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
