@@ -45,6 +45,13 @@ describe('rule coverage of overlays', () => {
     expect(withOwn.coverage.get('ov')!.get('MINI-CODE-AGE')!.from).toBeUndefined();
   });
 
+  it('holds a profile asked for by name to coverage even when it has no vectors at all', () => {
+    const rules = [{ id: 'OV-1', clause: 'Ov §1', stage: 'par', severity: 'error', message: 'm', check: { logic: { '!!': { var: 'facts.params.client_id' } } } }];
+    const set = build(suite('mini-base'), overlay('ov', { settings: {}, rules }));
+    expect(runTests(set).gaps.filter((g) => g.profile === 'ov')).toEqual([]);
+    expect(gapsOf(runTests(set, new Set(['ov'])), 'ov').filter((g) => !g.startsWith('MINI-'))).toEqual(['OV-1 lacks a failing vector', 'OV-1 lacks a passing vector']);
+  });
+
   it('runs the ancestors of a profile asked for, but reports only that profile', () => {
     const set = build(suite('mini-base'), overlay('ov', { settings: {} }), type('/virtual/ov.tests.yaml', stringify({ profile: 'ov', vectors: [] })));
     const report = runTests(set, new Set(['ov']));
