@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { cli } from './red-team/helpers.js';
 import { buildProfileSet, diffProfiles, loadProfiles, runTests, type DocumentInput } from '../src/index.js';
 import type { CompiledProfile } from '../src/engine/compiled-profile.js';
 import { walk } from '../src/engine/logic/node.js';
@@ -28,13 +28,6 @@ const BASE_OF: Record<string, string> = {
 
 const set = await loadProfiles(['profiles'], { tests: true });
 const report = runTests(set);
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t), readStdin: async () => '' });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('the shipped overlays', () => {
   it('load from profiles/ (recursively) with no diagnostic, each on the base its ecosystem uses', () => {
@@ -83,6 +76,9 @@ describe('the shipped overlays', () => {
     const { canMakeKey } = await import('../src/as/keys.js');
     for (const id of set.ids()) for (const alg of (set.get(id)!.settings.signing_algs as { id_token: string[] }).id_token) expect(canMakeKey(alg), `${id} ${alg}`).toBe(true);
     for (const id of OVERLAYS) expect((set.get(id)!.settings.keys as { rsa_min_bits: number }).rsa_min_bits).toBe(2048);
+    // It serves none of them yet (FAPI 1.0, or signed request objects): a client naming one is refused with the reason.
+    const { servable } = await import('../src/as/servable.js');
+    for (const id of OVERLAYS) expect(servable(set.get(id)!), id).toMatch(/FAPI 1\.0|signed request objects/);
   });
 });
 

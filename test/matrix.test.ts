@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { cli } from './red-team/helpers.js';
 import { loadProfiles, runTests } from '../src/index.js';
 import { buildMatrix, type Matrix } from '../src/profile/matrix.js';
 import { unobservableClauses } from '../src/profile/unobservable.js';
@@ -18,13 +18,6 @@ import { tempDir } from './temp.js';
 
 const OVERLAYS = ['au-cdr', 'uk-openbanking', 'br-openfinance', 'uae-cbuae', 'ksa', 'connectid-au', 'acme-bank'];
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t), readStdin: async () => '' });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 // One load for every matrix built in-process; the CLI path is exercised for each format below.
 const set = await loadProfiles(['profiles'], { tests: true });
