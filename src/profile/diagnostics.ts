@@ -7,9 +7,13 @@ export interface Diagnostic {
   message: string;
 }
 
-/** Line breaks (and the blanks around them) as one space: a report line stays one line. */
+/**
+ * Line feeds (and the blanks around them) as one space: a report line stays one line. Other control
+ * characters stay, for the printable output to show them as '?' (a carriage return that would
+ * overwrite the line is visible, not hidden).
+ */
 export function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ');
+  return text.replace(/[ \t]*\n[ \t]*/g, ' ');
 }
 
 /** One line, whatever the message holds: editors and CI read `file:line:col: message` line by line. */
