@@ -5,7 +5,9 @@
 export { loadProfiles, findProfileFiles, readDocuments, BUNDLED_PROFILES_DIR, type LoadOptions } from './profile/files.js';
 export { buildProfileSet, ProfileSet, type BuildOptions, type DocumentInput, type ShippedProfile, type WaiverRecord } from './profile/load.js';
 export { ProfileLoadError, formatDiagnostic, type Diagnostic } from './profile/diagnostics.js';
-export { runTests, mergePatch, type TestReport, type TestVector, type VectorResult, type CoverageGap } from './profile/vectors.js';
+export { runTests, mergePatch, type TestReport, type TestVector, type VectorResult, type CoverageGap, type RuleCoverage, type VectorRef } from './profile/vectors.js';
+export { buildMatrix, type Matrix, type MatrixRow, type MatrixRule, type MatrixWaiver } from './profile/matrix.js';
+export { unobservableClauses, type UnobservableClause } from './profile/unobservable.js';
 export { diffProfiles, type ProfileDiff, type SettingChange, type RuleChange } from './profile/diff.js';
 export { SETTING_KINDS, type RefineKind } from './profile/schema.js';
 export { CompiledProfile, type ResolvedProfile, type RuleSummary } from './engine/compiled-profile.js';

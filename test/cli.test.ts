@@ -59,6 +59,23 @@ describe('fapi-policy CLI', () => {
     expect(r.out).toMatch(/loose-fapi2\.yaml:9:\d+: settings\.signing_algs\.client_auth: .*"RS256"\]; an allow-list may only lose members/);
   });
 
+  it('reports each lint error on one line, file:line:col first, whatever the message holds', async () => {
+    const file = join(tmp, 'broken.yaml');
+    writeFileSync(file, [
+      'id: broken', 'title: Broken', 'version: "1"', 'spec: https://example.com', 'extends: fapi2-security',
+      'settings:', '  lifetimes.access_token: {value: 7200}',
+      'waive:', '  - {rule: "NO\\nSUCH", reason: "because\\nreasons"}',
+      'rules:', '  - {id: B-1, clause: "B §1", stage: par, severity: error, message: m, check: {logic: {method: [1, 2]}}}', '',
+    ].join('\n'));
+    const r = await cli('lint', file);
+    expect(r.code).toBe(1);
+    const lines = r.out.split('\n');
+    const errors = lines.filter((l) => !/^(waiver|note): |^\d+ error\(s\)/.test(l));
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    for (const line of errors) expect(line).toMatch(/^\/.*broken\.yaml:\d+:\d+: \S/);
+    expect(errors.join('\n')).toMatch(/broken\.yaml:9:\d+: waived rule 'NO SUCH' is not a rule of fapi2-security$/m);
+  });
+
   it('passes lint on the waived overlay and reports its waivers', async () => {
     const r = await cli('lint', join(FIXTURES, 'overlays', 'waived-fapi2.yaml'));
     expect(r.code).toBe(0);

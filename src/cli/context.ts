@@ -1,7 +1,7 @@
 /** What every command shares: where profiles come from, output mode, exit codes. */
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { BUNDLED_PROFILES_DIR, loadProfiles } from '../profile/files.js';
+import { BUNDLED_PROFILES_DIR, loadProfiles, type LoadOptions } from '../profile/files.js';
 import type { ProfileSet } from '../profile/load.js';
 import type { CompiledProfile } from '../engine/compiled-profile.js';
 import { formatDiagnostic } from '../profile/diagnostics.js';
@@ -28,9 +28,9 @@ export function profileDirs(given: readonly string[] | undefined): string[] {
 }
 
 /** Loads the search dirs plus any explicit file arguments; returns the set and the ids the arguments name. */
-export async function loadFor(dirs: readonly string[], refs: readonly string[]): Promise<{ set: ProfileSet; ids: string[] }> {
+export async function loadFor(dirs: readonly string[], refs: readonly string[], options: LoadOptions = {}): Promise<{ set: ProfileSet; ids: string[] }> {
   const files = refs.filter((r) => /\.ya?ml$/.test(r) && existsSync(r)).map((r) => resolve(r));
-  const set = await loadProfiles([...new Set([...dirs, ...files])]);
+  const set = await loadProfiles([...new Set([...dirs, ...files])], options);
   return { set, ids: refs.map((r) => (/\.ya?ml$/.test(r) ? basename(r).replace(/\.ya?ml$/, '') : r)) };
 }
 

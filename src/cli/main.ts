@@ -18,8 +18,10 @@ import { keys } from './commands/keys.js';
 import { as } from './commands/as.js';
 import { shadow } from './commands/shadow.js';
 import { clients } from './commands/clients.js';
+import { matrix } from './commands/matrix.js';
+import { init } from './commands/init.js';
 
-export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, metadata, serve, bundle, start, as, keys, clients, shadow];
+export const COMMANDS: readonly Command[] = [lint, test, compile, check, diff, matrix, init, metadata, serve, bundle, start, as, keys, clients, shadow];
 
 export function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

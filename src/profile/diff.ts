@@ -2,11 +2,11 @@
 import type { CompiledProfile } from '../engine/compiled-profile.js';
 import { canonicalJson } from '../engine/digest.js';
 import { walk } from '../engine/logic/node.js';
-import type { RuleSpec } from '../engine/rule.js';
-import type { Waiver } from '../engine/types.js';
+import { stagesOf, type RuleSpec } from '../engine/rule.js';
+import type { Stage, Waiver } from '../engine/types.js';
 import { readersOf } from './monotone.js';
 import { compareSetting, type Direction } from './refine.js';
-import { SETTING_KINDS, type RefineKind } from './schema.js';
+import { SETTING_DESCRIPTIONS, SETTING_KINDS, type RefineKind } from './schema.js';
 
 export interface SettingChange {
   setting: string;
@@ -16,6 +16,8 @@ export interface SettingChange {
   change: Exclude<Direction, 'same'>;
   /** The rules of b that read the setting: none means the change decides nothing (yet). */
   readBy: string[];
+  /** What the setting means (the profile schema's description). */
+  description: string;
 }
 
 export interface RuleChange {
@@ -23,11 +25,26 @@ export interface RuleChange {
   clause: string;
   change: 'added' | 'removed' | 'tighter' | 'looser' | 'changed';
   detail?: string;
+  /** Where the rule decides, and what it asks (for an added or removed rule). */
+  stages?: Stage[];
+  severity?: RuleSpec['severity'];
+  message?: string;
+  /** For a removed rule: the waiver of b's chain that lifted it. */
+  waived?: Waiver;
+}
+
+export interface DiffSide {
+  id: string;
+  title: string;
+  version: string;
+  digest: string;
+  /** Its bases, nearest first. */
+  extends: string[];
 }
 
 export interface ProfileDiff {
-  from: { id: string; digest: string };
-  to: { id: string; digest: string };
+  from: DiffSide;
+  to: DiffSide;
   settings: SettingChange[];
   rules: RuleChange[];
   waivers: Array<Waiver & { in: string }>;
@@ -40,15 +57,26 @@ export function diffProfiles(a: CompiledProfile, b: CompiledProfile): ProfileDif
     const from = walk(a.settings, setting.split('.'));
     const to = walk(b.settings, setting.split('.'));
     const change = compareSetting(kind, from, to);
-    if (change !== 'same') settings.push({ setting, kind, from, to, change, readBy: readers.get(setting) ?? [] });
+    if (change !== 'same') settings.push({ setting, kind, from, to, change, readBy: readers.get(setting) ?? [], description: SETTING_DESCRIPTIONS.get(setting) ?? '' });
   }
+  const rules = diffRules(a.resolved.rules, b.resolved.rules).map((r) =>
+    r.change === 'removed' ? { ...r, ...(b.waivers.find((w) => w.rule === r.rule) ? { waived: b.waivers.find((w) => w.rule === r.rule) } : {}) } : r);
   return {
-    from: { id: a.id, digest: a.digest },
-    to: { id: b.id, digest: b.digest },
+    from: side(a),
+    to: side(b),
     settings,
-    rules: diffRules(a.resolved.rules, b.resolved.rules),
+    rules,
     waivers: [...a.waivers.map((w) => ({ ...w, in: a.id })), ...b.waivers.map((w) => ({ ...w, in: b.id }))],
   };
+}
+
+function side(p: CompiledProfile): DiffSide {
+  return { id: p.id, title: p.resolved.title, version: p.version, digest: p.digest, extends: [...p.resolved.extends] };
+}
+
+/** What an added or removed rule is: its stages and what it asks. */
+function described(r: RuleSpec): Pick<RuleChange, 'stages' | 'severity' | 'message'> {
+  return { stages: stagesOf(r), severity: r.severity, message: r.message };
 }
 
 function diffRules(before: readonly RuleSpec[], after: readonly RuleSpec[]): RuleChange[] {
@@ -57,10 +85,10 @@ function diffRules(before: readonly RuleSpec[], after: readonly RuleSpec[]): Rul
   const out: RuleChange[] = [];
   for (const r of after) {
     const prev = old.get(r.id);
-    if (!prev) out.push({ rule: r.id, clause: r.clause, change: 'added' });
+    if (!prev) out.push({ rule: r.id, clause: r.clause, change: 'added', ...described(r) });
     else if (canonicalJson(prev) !== canonicalJson(r)) out.push(changed(prev, r));
   }
-  for (const r of before) if (!now.has(r.id)) out.push({ rule: r.id, clause: r.clause, change: 'removed' });
+  for (const r of before) if (!now.has(r.id)) out.push({ rule: r.id, clause: r.clause, change: 'removed', ...described(r) });
   return out;
 }
 

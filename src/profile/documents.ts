@@ -15,7 +15,8 @@ export interface ProfileDoc {
   description?: string;
   /** The base, by id, or by id and the digest of the compiled base it was written against. */
   extends?: string | { id: string; digest: string };
-  settings: Record<string, unknown>;
+  /** Null in an overlay that changes no setting. */
+  settings: Record<string, unknown> | null;
   waive?: Array<{ setting?: string; rule?: string; reason: string }>;
   rules?: RuleSpec[];
   tests?: { fixtures?: Record<string, Record<string, unknown>>; vectors?: TestVector[] };

@@ -88,6 +88,7 @@ export function settingsSchemaProblems(settings: unknown): SchemaProblem[] {
 }
 
 interface SettingSchemaNode {
+  description?: string;
   'x-refine'?: RefineKind;
   'x-at-most'?: string;
   properties?: Record<string, SettingSchemaNode>;
@@ -109,6 +110,9 @@ const SETTING_LEAVES: ReadonlyArray<[string, SettingSchemaNode]> = (() => {
 
 /** Every leaf setting path with the refinement kind the schema declares for it. */
 export const SETTING_KINDS: ReadonlyMap<string, RefineKind> = new Map(SETTING_LEAVES.map(([path, node]) => [path, node['x-refine'] as RefineKind]));
+
+/** What each leaf setting means, as the schema describes it (for reports a person reads). */
+export const SETTING_DESCRIPTIONS: ReadonlyMap<string, string> = new Map(SETTING_LEAVES.map(([path, node]) => [path, node.description ?? '']));
 
 /**
  * Pairs of settings where the first may not exceed the second (`x-at-most`). Each refines on its

@@ -2,7 +2,7 @@
  * Bounded YAML parsing with source positions. Profiles come from third parties, so size, nesting,
  * aliases (billion laughs) and prototype keys are all limited before anything else looks at them.
  */
-import { isAlias, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { Composer, isAlias, isScalar, LineCounter, Parser, visit, YAMLParseError, type CST, type Document, type Node } from 'yaml';
 import { FORBIDDEN_KEYS } from '../engine/logic/values.js';
 import type { Diagnostic } from './diagnostics.js';
 
@@ -22,7 +22,15 @@ export function parseSource(file: string, text: string): ParseResult {
   const fail = (message: string, line = 1, col = 1): ParseResult => ({ ok: false, diagnostics: [{ file, line, col, severity: 'error', message }] });
   if (Buffer.byteLength(text, 'utf8') > YAML_LIMITS.maxBytes) return fail(`file is larger than ${YAML_LIMITS.maxBytes} bytes`);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, strict: true, prettyErrors: false, merge: false, stringKeys: true });
+  // The syntax tree is built without recursion; composing it into a document recurses once per
+  // level, so nesting is bounded on the tree first (a deep document would otherwise overflow the stack).
+  const tokens = [...new Parser(lines.addNewLine).parse(text)];
+  const deep = tooDeep(tokens, YAML_LIMITS.maxDepth);
+  if (deep !== undefined) {
+    const at = lines.linePos(deep);
+    return fail(`the document is nested more than ${YAML_LIMITS.maxDepth} levels`, at.line, at.col);
+  }
+  const doc = compose(tokens, text.length);
   if (doc.errors.length) {
     return {
       ok: false,
@@ -42,7 +50,39 @@ export function parseSource(file: string, text: string): ParseResult {
   return { ok: true, source: { file, doc, lines, data } };
 }
 
-/** Walks the syntax tree once: nesting depth and forbidden keys, with their positions. */
+/** What yaml's parseDocument does after parsing: the first document, with an error for any further one. */
+function compose(tokens: readonly CST.Token[], length: number): Document.Parsed {
+  const composer = new Composer({ uniqueKeys: true, strict: true, prettyErrors: false, merge: false, stringKeys: true });
+  let first: Document.Parsed | undefined;
+  for (const doc of composer.compose(tokens, true, length)) {
+    if (!first) first = doc;
+    else {
+      first.errors.push(new YAMLParseError(doc.range.slice(0, 2) as [number, number], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
+      break;
+    }
+  }
+  return first as Document.Parsed;
+}
+
+/**
+ * The offset of the first collection nested more than `max` levels deep in the syntax tree, or
+ * undefined. Iterative, with an explicit stack, so the check itself cannot overflow.
+ */
+export function tooDeep(tokens: readonly CST.Token[], max: number): number | undefined {
+  const stack: Array<[CST.Token | undefined, number]> = tokens.map((t) => [t, 0]);
+  while (stack.length) {
+    const [token, depth] = stack.pop() as [CST.Token | undefined, number];
+    if (!token) continue;
+    if (token.type === 'document') stack.push([token.value, depth]);
+    else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth + 1 > max) return token.offset;
+      for (const item of token.items) stack.push([item.key as CST.Token | undefined, depth + 1], [item.value, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+/** Walks the composed document once (its depth already bounded): forbidden keys and numbers, with their positions. */
 function astProblem(doc: Document.Parsed, lines: LineCounter): { message: string; line: number; col: number } | null {
   let problem: { message: string; line: number; col: number } | null = null;
   const at = (node: Node | null | undefined) => lines.linePos(node?.range?.[0] ?? 0);
@@ -56,18 +96,13 @@ function astProblem(doc: Document.Parsed, lines: LineCounter): { message: string
       }
       return undefined;
     },
-    Pair(_, pair, path) {
+    Pair(_, pair) {
       if (isScalar(pair.key) && FORBIDDEN_KEYS.has(String(pair.key.value))) {
         problem = { message: `the key '${String(pair.key.value)}' is not allowed`, ...at(pair.key as Node) };
         return visit.BREAK;
       }
       if (isAlias(pair.key) || (pair.key && !isScalar(pair.key))) {
         problem = { message: 'mapping keys must be plain scalars', ...at(pair.key as Node) };
-        return visit.BREAK;
-      }
-      // Each level of nesting adds a collection and a pair to the ancestor path.
-      if (path.length > 2 * YAML_LIMITS.maxDepth) {
-        problem = { message: `document is nested deeper than ${YAML_LIMITS.maxDepth}`, ...at(pair.key as Node) };
         return visit.BREAK;
       }
       return undefined;
@@ -123,7 +158,7 @@ function clean(node: unknown, depthLeft: number, budget: { nodes: number }): boo
 
 function locate(node: unknown, depthLeft: number, path: string, maxDepth: number): ShapeProblem | null {
   if (node === null || typeof node !== 'object') return null;
-  if (depthLeft <= 0) return { path, message: `the document is nested deeper than ${maxDepth}` };
+  if (depthLeft <= 0) return { path, message: `the document is nested more than ${maxDepth} levels (through aliases)` };
   const entries: Array<[string, unknown]> = Array.isArray(node) ? node.map((v, i) => [String(i), v]) : Object.entries(node);
   for (const [key, child] of entries) {
     if (!Array.isArray(node) && FORBIDDEN_KEYS.has(key)) return { path: `${path}/${key}`, message: `the document may not contain the key '${key}'` };

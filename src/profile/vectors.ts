@@ -4,6 +4,7 @@
  */
 import { CompiledProfile } from '../engine/compiled-profile.js';
 import { canonicalJson } from '../engine/digest.js';
+import { walk } from '../engine/logic/node.js';
 import type { Decision, Stage } from '../engine/types.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { ProfileSet } from './load.js';
@@ -48,40 +49,99 @@ export interface CoverageGap {
   lacks: 'a passing vector' | 'a failing vector';
 }
 
+/** A vector, by where it is written. */
+export interface VectorRef {
+  profile: string;
+  name: string;
+  file: string;
+  line: number;
+  col: number;
+}
+
+/**
+ * The vectors in which a rule of a profile passes and those that name it failing. An inherited
+ * rule whose settings are the same as in the base decides as in the base, so the base's vectors
+ * count for it too (`from` names the profile whose vectors were inherited); a rule whose settings
+ * the overlay changed needs vectors of the overlay's own.
+ */
+export interface RuleCoverage {
+  passing: VectorRef[];
+  failing: VectorRef[];
+  from?: string;
+}
+
 export interface TestReport {
   results: VectorResult[];
   gaps: CoverageGap[];
   passed: number;
   failed: number;
+  /** Per profile with vectors in its chain, per rule. */
+  coverage: Map<string, Map<string, RuleCoverage>>;
 }
 
+/** Runs the vectors of `only` (default: every profile) and of their ancestors, whose vectors count for inherited rules. */
 export function runTests(set: ProfileSet, only?: ReadonlySet<string>): TestReport {
+  const wanted = only ? new Set([...only].flatMap((id) => [id, ...(set.get(id)?.resolved.extends ?? [])])) : undefined;
   const variants = new Map<string, CompiledProfile | string>();
-  const results: VectorResult[] = [];
-  const passedRules = new Map<string, Set<string>>();
-  const failedRules = new Map<string, Set<string>>();
-  const mark = (m: Map<string, Set<string>>, profile: string, rule: string) => m.set(profile, (m.get(profile) ?? new Set()).add(rule));
+  const all: VectorResult[] = [];
+  const own = new Map<string, Map<string, RuleCoverage>>();
+  const mark = (profile: string, rule: string, kind: 'passing' | 'failing', ref: VectorRef) => {
+    const rules = own.get(profile) ?? own.set(profile, new Map()).get(profile) as Map<string, RuleCoverage>;
+    const entry = rules.get(rule) ?? rules.set(rule, { passing: [], failing: [] }).get(rule) as RuleCoverage;
+    entry[kind].push(ref);
+  };
   for (const suite of set.suites) {
-    if (only && !only.has(suite.profile)) continue;
+    if (wanted && !wanted.has(suite.profile)) continue;
     suite.vectors.forEach((vector, index) => {
       const location = { file: suite.source.file, ...positionOf(suite.source, [...suite.pathPrefix, 'vectors', index]) };
       const result = runVector(set, suite, vector, location, variants);
-      results.push(result);
-      for (const t of result.decision?.explain ?? []) if (t.outcome === 'passed') mark(passedRules, suite.profile, t.rule);
-      if (result.passed) for (const id of [...(vector.violations ?? []), ...(vector.warnings ?? [])]) mark(failedRules, suite.profile, id);
+      all.push(result);
+      const ref = { profile: suite.profile, name: vector.name, ...location };
+      for (const t of result.decision?.explain ?? []) if (t.outcome === 'passed') mark(suite.profile, t.rule, 'passing', ref);
+      if (result.passed) for (const id of new Set([...(vector.violations ?? []), ...(vector.warnings ?? [])])) mark(suite.profile, id, 'failing', ref);
     });
   }
+  const coverage = inheritCoverage(set, own);
+  const reported = (id: string) => !only || only.has(id);
   const gaps: CoverageGap[] = [];
   for (const id of set.ids()) {
-    if (only && !only.has(id)) continue;
-    if (!set.suites.some((s) => s.profile === id)) continue;
+    // A profile asked for by name is held to coverage even without vectors of its own.
+    if (!reported(id) || (!only && !set.suites.some((s) => s.profile === id))) continue;
     for (const rule of set.get(id)?.rules ?? []) {
-      if (!passedRules.get(id)?.has(rule.id)) gaps.push({ profile: id, rule: rule.id, lacks: 'a passing vector' });
-      if (!failedRules.get(id)?.has(rule.id)) gaps.push({ profile: id, rule: rule.id, lacks: 'a failing vector' });
+      const c = coverage.get(id)?.get(rule.id);
+      if (!c?.passing.length) gaps.push({ profile: id, rule: rule.id, lacks: 'a passing vector' });
+      if (!c?.failing.length) gaps.push({ profile: id, rule: rule.id, lacks: 'a failing vector' });
     }
   }
+  const results = all.filter((r) => reported(r.profile));
   const passed = results.filter((r) => r.passed).length;
-  return { results, gaps, passed, failed: results.length - passed };
+  return { results, gaps, passed, failed: results.length - passed, coverage };
+}
+
+/** Own coverage plus, for inherited rules the overlay decides as its base does, the base's (bases first). */
+function inheritCoverage(set: ProfileSet, own: ReadonlyMap<string, ReadonlyMap<string, RuleCoverage>>): Map<string, Map<string, RuleCoverage>> {
+  const coverage = new Map<string, Map<string, RuleCoverage>>();
+  const profiles = set.ids().map((id) => set.get(id) as CompiledProfile).sort((a, b) => a.resolved.extends.length - b.resolved.extends.length);
+  for (const profile of profiles) {
+    const base = set.get(profile.resolved.extends[0] ?? '');
+    const rules = new Map<string, RuleCoverage>();
+    for (const { id } of profile.rules) {
+      const mine = own.get(profile.id)?.get(id) ?? { passing: [], failing: [] };
+      const inherited = base && decidesAsIn(profile, base, id) ? coverage.get(base.id)?.get(id) : undefined;
+      rules.set(id, inherited
+        ? { passing: [...mine.passing, ...inherited.passing], failing: [...mine.failing, ...inherited.failing], from: inherited.from ?? base?.id }
+        : { passing: [...mine.passing], failing: [...mine.failing] });
+    }
+    coverage.set(profile.id, rules);
+  }
+  return coverage;
+}
+
+/** A rule of both profiles that reads no setting whose value differs between them. */
+function decidesAsIn(profile: CompiledProfile, base: CompiledProfile, rule: string): boolean {
+  if (!base.rules.some((r) => r.id === rule)) return false;
+  const value = (p: CompiledProfile, setting: string) => canonicalJson({ v: walk(p.settings, setting.split('.')) });
+  return profile.reads.every((r) => r.rule !== rule || value(profile, r.setting) === value(base, r.setting));
 }
 
 function runVector(

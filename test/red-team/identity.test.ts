@@ -60,7 +60,8 @@ describe('red team, class 2: two documents with one id', () => {
   });
 
   it('counts a file reached twice (an argument inside a directory argument, a symlink) as one document', async () => {
-    expect((await cli('lint', 'profiles/fapi2-security.yaml')).out).toMatch(/^0 error\(s\), 0 warning\(s\), 4 profile\(s\) loaded$/m);
+    const shipped = (await loadProfiles(['profiles'])).ids().length;
+    expect((await cli('lint', 'profiles/fapi2-security.yaml')).out).toMatch(new RegExp(`^0 error\\(s\\), 0 warning\\(s\\), ${shipped} profile\\(s\\) loaded$`, 'm'));
     const link = join(tmp, 'linked-profiles');
     symlinkSync(resolve('profiles'), link);
     expect((await cli('lint', link)).out).toMatch(/^0 error\(s\)/m);

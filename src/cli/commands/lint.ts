@@ -1,5 +1,5 @@
 import { resolve, sep } from 'node:path';
-import { formatDiagnostic } from '../../profile/diagnostics.js';
+import { formatDiagnostic, oneLine } from '../../profile/diagnostics.js';
 import { diffProfiles } from '../../profile/diff.js';
 import { loadProfiles } from '../../profile/files.js';
 import type { ProfileSet, WaiverRecord } from '../../profile/load.js';
@@ -33,7 +33,7 @@ Exit 0 when clean, 1 on any error, 2 on bad usage.`,
       io.out(json({ ok: errors === 0, diagnostics, waivers, notes }, true));
     } else {
       for (const d of diagnostics) io.out(formatDiagnostic(d));
-      for (const w of waivers) io.out(`waiver: ${w.profile} ${describeWaiver(w)}: ${w.reason} (${w.file}:${w.line}:${w.col})`);
+      for (const w of waivers) io.out(oneLine(`waiver: ${w.profile} ${describeWaiver(w)}: ${w.reason} (${w.file}:${w.line}:${w.col})`));
       for (const n of notes) io.out(`note: ${n.profile} settings.${n.setting}: ${showValue(n.from)} -> ${showValue(n.to)} (${n.change}) changes no decision: no rule reads it`);
       io.out(`${errors} error(s), ${diagnostics.length - errors} warning(s), ${set.ids().length} profile(s) loaded`);
     }
