@@ -26,6 +26,8 @@ export interface RegistrationSetting {
   issuer: string;
   /** Seconds since the epoch. */
   now: number;
+  /** Why a loaded profile is not served by the running server (served.ts), when there is one. */
+  notServed?: (id: string) => string | undefined;
 }
 
 /** Asks `profile` about the registration facts: the endpoint enforces, the CLI only evaluates. */
@@ -46,8 +48,8 @@ export async function judgeRegistration(body: Record<string, unknown>, setting: 
   const checked = checkClientMetadata(body);
   if ('problem' in checked) throw new OAuthError(checked.redirect ? 'invalid_redirect_uri' : 'invalid_client_metadata', checked.problem);
   const metadata = checked.metadata as ClientMetadata;
-  const profile = servedProfile(setting.snapshot, 'fapi_profile', metadata.fapi_profile ?? setting.defaultProfile);
-  if (metadata.fapi_shadow_profile !== undefined) servedProfile(setting.snapshot, 'fapi_shadow_profile', metadata.fapi_shadow_profile);
+  const profile = servedProfile(setting, 'fapi_profile', metadata.fapi_profile ?? setting.defaultProfile);
+  if (metadata.fapi_shadow_profile !== undefined) servedProfile(setting, 'fapi_shadow_profile', metadata.fapi_shadow_profile);
   const fetched = metadata.jwks_uri ? await fetchJwks(metadata.jwks_uri) : undefined;
   const keys = (metadata.jwks?.keys ?? fetched?.keys ?? []) as JWK[];
   const decision = decide(profile, {
@@ -66,11 +68,11 @@ export function withJudgedMetadata(client: RegisteredClient, judged: Judgement):
   return { ...rest, metadata: judged.metadata, ...(judged.fetched ? { fetched_jwks: judged.fetched } : {}) };
 }
 
-/** A profile a client may name: loaded, and of a family this server implements. */
-function servedProfile(snapshot: ProfileSnapshot, member: string, id: string): CompiledProfile {
-  const profile = snapshot.profiles.get(id);
-  if (!profile) throw invalidMetadata(`${member} '${id}' is not loaded on this server (loaded: ${snapshot.ids.join(', ')})`);
-  const reason = servable(profile);
+/** A profile a client may name: loaded, of a family this server implements, and served by it. */
+function servedProfile(setting: RegistrationSetting, member: string, id: string): CompiledProfile {
+  const profile = setting.snapshot.profiles.get(id);
+  if (!profile) throw invalidMetadata(`${member} '${id}' is not loaded on this server (loaded: ${setting.snapshot.ids.join(', ')})`);
+  const reason = servable(profile) ?? setting.notServed?.(id)?.slice(0, 600);
   if (reason) throw invalidMetadata(`${member} '${id}' cannot be served: ${reason}`);
   return profile;
 }

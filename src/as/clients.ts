@@ -5,6 +5,7 @@
  */
 import type { CompiledProfile } from '../engine/compiled-profile.js';
 import { OAuthError } from './errors.js';
+import { whyNotServed } from './served.js';
 import type { Exchange } from './exchange.js';
 import { shadowProfileId } from './shadow.js';
 
@@ -80,6 +81,8 @@ export function profileOfClient(x: Exchange, client: RegisteredClient): Compiled
   if (!profile) {
     throw new OAuthError('unauthorized_client', `client ${client.client_id} is held to profile '${id}', which is not loaded on this server; it is refused until that profile is loaded again or the client moves to another profile`, 400);
   }
+  const why = whyNotServed(x.ctx, x.snapshot, id);
+  if (why) throw new OAuthError('unauthorized_client', `client ${client.client_id} is held to profile '${id}', which this server cannot serve (${why.slice(0, 400)}); it is refused until it can, or the client moves to another profile`, 400);
   return profile;
 }
 

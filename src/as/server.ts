@@ -11,20 +11,17 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createOpsLog } from '../log/ops.js';
 import { JwsVerifier } from '../crypto/jws.js';
-import type { Settings } from '../engine/types.js';
 import { MemoryStore } from '../store/memory.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { createAsApp } from './app.js';
 import type { AsConfig, AsContext, ProfileSnapshot } from './context.js';
-import { discoveryProblems } from './endpoints/discovery.js';
 import { DpopNonces } from './dpop-nonces.js';
 import { KeyFileStore, SigningKeys } from './keys.js';
 import { AsMetrics } from './metrics.js';
 import { checkIssuer, DEFAULT_AS_HOST, DEFAULT_AS_PORT, DEFAULT_DATA_DIR, DEFAULT_PROFILE, endpointUrls, type AsOptions } from './options.js';
-import { servable } from './servable.js';
-import { serverFacts } from './facts/server.js';
-import { certificateKeyTypes, describeCertificate, serverCertificate, serverTlsOptions, tlsPolicy } from './tls.js';
+import { servedSet } from './served.js';
+import { certificateKeyTypes, describeCertificate, serverCertificate, serverTlsOptions, tlsPolicy, type TlsPolicy } from './tls.js';
 import { Users } from './users.js';
 import { isLoopback } from '../net/loopback.js';
 
@@ -68,29 +65,21 @@ export interface AsStartOptions extends AsOptions {
 }
 
 /**
- * Every problem that keeps the server from serving a profile set, empty when it can: the default
- * profile loaded and servable, its discovery stage accepting the metadata, the server's shadow
- * profile (when it has one) loaded and servable, and the server stage of every servable profile
- * accepting the server's own keys, credentials and TLS offer for that set.
+ * Every problem that keeps the server from taking a profile set, empty when it can: the default
+ * profile (and the server's shadow profile, when it has one) loaded and served (served.ts). Other
+ * loaded profiles the server cannot serve are logged with their reasons and left out; their clients
+ * are refused by name until they can be served.
  */
 export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[] {
-  const profile = snapshot.profiles.get(ctx.config.defaultProfile);
-  if (!profile) return [`the default profile '${ctx.config.defaultProfile}' is not loaded (loaded: ${snapshot.ids.join(', ') || 'none'})`];
-  const reason = servable(profile);
-  if (reason) return [`the default profile '${profile.id}' cannot be served: ${reason}`];
-  const problems = discoveryProblems(ctx, snapshot);
-  const shadow = ctx.config.shadowProfile;
-  if (shadow !== undefined) {
-    const candidate = snapshot.profiles.get(shadow);
-    const unservable = candidate && servable(candidate);
-    if (!candidate) problems.push(`the shadow profile '${shadow}' is not loaded (loaded: ${snapshot.ids.join(', ') || 'none'})`);
-    else if (unservable) problems.push(`the shadow profile '${shadow}' cannot be served: ${unservable}`);
+  const problems: string[] = [];
+  const served = servedSet(ctx, snapshot);
+  for (const [role, id] of [['default', ctx.config.defaultProfile], ['shadow', ctx.config.shadowProfile]] as const) {
+    if (id === undefined) continue;
+    if (!snapshot.profiles.has(id)) problems.push(`the ${role} profile '${id}' is not loaded (loaded: ${snapshot.ids.join(', ') || 'none'})`);
+    else if (served.excluded.has(id)) problems.push(...served.excluded.get(id)!.map((why) => `the ${role} profile '${id}' cannot be served: ${why}`));
   }
-  const facts = serverFacts(ctx.now(), ctx.config.issuer, ctx.keys(), tlsPolicy(servedSettings(snapshot), certificateKeyTypes(ctx.tls.certificate)), ctx.tls.certificate);
-  for (const served of [...snapshot.profiles.values()].filter((p) => !servable(p))) {
-    const decision = served.evaluate('server', facts);
-    for (const v of decision.violations) problems.push(`the server's configuration is refused by ${served.id}: ${v.rule} [${v.clause}]: ${v.message}`);
-    for (const w of decision.warnings) ctx.log.warn({ profile: served.id, rule: w.rule }, `server configuration: ${w.message}`);
+  if (!problems.length) {
+    for (const [id, reasons] of served.excluded) ctx.log.warn({ profile: id, reasons }, `profile '${id}' is loaded but not served: its clients are refused`);
   }
   return problems;
 }
@@ -112,12 +101,6 @@ function ensureKeys(file: KeyFileStore, snapshot: ProfileSnapshot, log: Logger):
   return made;
 }
 
-/** The settings of the profiles the server can serve: its TLS offer must satisfy each of them. */
-function servedSettings(snapshot: ProfileSnapshot): Settings[] {
-  const served = [...snapshot.profiles.values()].filter((p) => !servable(p));
-  return (served.length ? served : [...snapshot.profiles.values()]).map((p) => p.settings);
-}
-
 function readCas(file: string | undefined): X509Certificate[] {
   if (!file) return [];
   const pems = readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
@@ -137,9 +120,10 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   let keys = await SigningKeys.load(keyFile);
   const issuerHost = options.issuer ? new URL(options.issuer).hostname : 'localhost';
   const certificate = serverCertificate(dataDir, [issuerHost], options.tls);
-  const keyTypes = certificateKeyTypes(certificate);
-  const policy = tlsPolicy(servedSettings(snapshot), keyTypes);
-  if (policy.unknown.length) log.warn({ suites: policy.unknown }, 'cipher suites without a known OpenSSL name are not offered');
+  // The offer is settled once the set is judged (served.ts), which needs the issuer, known only once
+  // listening; until then the listener offers what the default profile allows (it accepts no request yet).
+  const initial = snapshot.profiles.get(options.profile ?? DEFAULT_PROFILE) ?? [...snapshot.profiles.values()][0];
+  const policy = tlsPolicy(initial ? [initial.settings] : [], certificateKeyTypes(certificate));
 
   const store: Store = options.store === 'memory' ? new MemoryStore() : new SqliteStore(join(dataDir, 'store.sqlite'));
   const config: AsConfig = {
@@ -172,6 +156,12 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     await store.close();
     throw new Error(`the authorization server cannot serve the loaded profiles:\n  ${problems.join('\n  ')}`);
   }
+  const applyTlsPolicy = (next: TlsPolicy) => {
+    ctx.tls.policy = next;
+    server.setSecureContext(serverTlsOptions(certificate, next));
+    if (next.unknown.length) log.warn({ suites: next.unknown }, 'cipher suites without a known OpenSSL name are not offered');
+  };
+  applyTlsPolicy(servedSet(ctx, snapshot).policy);
 
   const reloadKeys = async () => {
     keys = await SigningKeys.load(keyFile);
@@ -183,8 +173,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     return setProblems(ctx, candidate);
   });
   const removeListener = provider.onSwap?.((active) => {
-    ctx.tls.policy = tlsPolicy(servedSettings(active), keyTypes);
-    server.setSecureContext(serverTlsOptions(certificate, ctx.tls.policy));
+    applyTlsPolicy(servedSet(ctx, active).policy);
   });
   let keyMtime = keyFile.mtimeMs();
   const keyPoll = setInterval(() => {
@@ -196,7 +185,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   keyPoll.unref();
 
   const cert = describeCertificate(certificate.cert);
-  log.info({ issuer: config.issuer, dev: config.dev, open_registration: config.openRegistration, profile: config.defaultProfile, ...(config.shadowProfile ? { shadow_profile: config.shadowProfile } : {}), tls: { ...cert, source: certificate.source, versions: policy.versions }, store: options.store ?? 'sqlite', data_dir: dataDir }, 'authorization server started');
+  log.info({ issuer: config.issuer, dev: config.dev, open_registration: config.openRegistration, profile: config.defaultProfile, ...(config.shadowProfile ? { shadow_profile: config.shadowProfile } : {}), tls: { ...cert, source: certificate.source, versions: ctx.tls.policy.versions }, served: servedSet(ctx, snapshot).profiles.map((p) => p.id), store: options.store ?? 'sqlite', data_dir: dataDir }, 'authorization server started');
   if (config.dev) log.warn('DEVELOPMENT MODE: open registration and automatic consent by the first demo user; never expose this server');
 
   let closing: Promise<void> | undefined;

@@ -6,7 +6,7 @@
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { serveTestFile, type TestAs } from './helpers.js';
+import { serveTestFile, trustingFetch, type TestAs } from './helpers.js';
 import { follow, registerClient, runFlow, type FlowClient } from './flow.js';
 import { dpopProof, keyPair } from './raw.js';
 import { TestPki } from './pki.js';
@@ -139,3 +139,22 @@ async function assertion(c: FlowClient): Promise<string> {
   return new SignJWT({ iss: c.clientId, sub: c.clientId, aud: as.issuer, iat: now, exp: now + 60, jti: client.randomState() })
     .setProtectedHeader({ alg: 'ES256', kid: 'sig-1' }).sign(c.signingKey!.privateKey);
 }
+
+describe('loaded profiles the server cannot serve', () => {
+  it('names them with the rule that refuses the server, refuses their clients, and serves the others', async () => {
+    const fetchImpl = trustingFetch(as.certificate);
+    const cdr = await fetchImpl(`${as.issuer}/.well-known/openid-configuration?profile=au-cdr`);
+    expect(cdr.status).toBe(404);
+    expect(((await cdr.json()) as { error_description: string }).error_description).toMatch(/not served here: its discovery metadata is refused: AUCDR-/);
+    expect((await fetchImpl(`${as.issuer}/.well-known/openid-configuration?profile=ksa`)).status).toBe(200);
+    const register = await fetchImpl(`${as.issuer}/register`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://client.example/cb'], token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=x', fapi_profile: 'au-cdr' }),
+    });
+    expect(register.status).toBe(400);
+    const body = (await register.json()) as { error: string; error_description: string };
+    expect(body.error).toBe('invalid_client_metadata');
+    expect(body.error_description).toContain("fapi_profile 'au-cdr' cannot be served");
+    expect(as.logs.lines.some((l) => l.includes("profile 'au-cdr' is loaded but not served"))).toBe(true);
+  });
+});

@@ -123,7 +123,7 @@ describe('compliance modes at runtime', () => {
       writeFileSync(join(dir, 'acme.yaml'), `${overlay('ES256')}  credentials.min_entropy_bits: { value: 512 }\n`);
       const report = await registry.reload({ reason: 'test' });
       expect(report.swapped).toBe(false);
-      expect(report.errors.join('\n')).toMatch(/the server's configuration is refused by acme: FAPI2-SP-FINAL-5.4.1-4-server/);
+      expect(report.errors.join('\n')).toMatch(/the default profile 'acme' cannot be served: the server's configuration is refused: FAPI2-SP-FINAL-5.4.1-4-server/);
       expect(registry.current.generation).toBe(before);
       const c = new RawClient(second as TestAs, await keyPair());
       expect((await c.register({})).status).toBe(201);

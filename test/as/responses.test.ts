@@ -77,6 +77,6 @@ describe('the server\'s own configuration is the profile\'s to accept', () => {
     await expect(startAs({
       port: 0, host: '127.0.0.1', dev: true, store: 'memory', dataDir: tempDir(), profile: 'strong-credentials',
       profiles: { current: snapshot }, log: pino({ level: 'silent' }),
-    })).rejects.toThrow(/strong-credentials: FAPI2-SP-FINAL-5.4.1-4-server/);
+    })).rejects.toThrow(/'strong-credentials' cannot be served: the server's configuration is refused: FAPI2-SP-FINAL-5.4.1-4-server/);
   });
 });

@@ -1,12 +1,11 @@
 /**
  * Discovery (RFC 8414, OpenID Connect Discovery 1.0) and the key set. Each servable profile has
  * its own document — its metadata() with the server's endpoints, narrowed to the algorithms the
- * server has keys for — served at `?profile=<id>` and checked by that profile's `discovery` stage
- * before it is ever served (the server refuses to start, or to take a new profile set, otherwise).
- * The plain document advertises what at least one servable profile allows: lists are merged (the
- * default profile's values first), a `require_*` flag holds only when every profile requires it,
- * a `*_supported` flag when any supports it. No single profile judges that merged document; each
- * client is held to its own profile's reading of it.
+ * server has keys for — served at `?profile=<id>` once that profile's `discovery` stage accepts it.
+ * The plain document advertises what at least one served profile allows (served.ts): lists are
+ * merged (the default profile's values first), a `require_*` flag holds only when every profile
+ * requires it, a `*_supported` flag when any supports it. No single profile judges that merged
+ * document; each client is held to its own profile's reading of it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledProfile } from '../../engine/compiled-profile.js';
@@ -15,7 +14,7 @@ import { OAuthError, sendOAuthError } from '../errors.js';
 import { queryParams } from '../http.js';
 import type { SigningKeys } from '../keys.js';
 import { sendJson } from '../respond.js';
-import { servable } from '../servable.js';
+import { servedSet, whyNotServed } from '../served.js';
 import { IMPLEMENTED_RESPONSE_MODES } from '../steps/authorization-response.js';
 
 export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'accounts'];
@@ -68,48 +67,46 @@ function merged(documents: readonly Record<string, unknown>[]): Record<string, u
   return out;
 }
 
-function servableProfiles(ctx: AsContext, snapshot: ProfileSnapshot): CompiledProfile[] {
-  const first = snapshot.profiles.get(ctx.config.defaultProfile);
-  const others = [...snapshot.profiles.values()].filter((p) => p !== first && !servable(p));
-  return first ? [first, ...others] : others;
-}
-
 const cache = new WeakMap<ProfileSnapshot, { keys: SigningKeys; documents: Map<string, Record<string, unknown>> }>();
 
-/** The document of a profile (or, without one, the merged document), computed once per snapshot and key set. */
-export function currentDocument(ctx: AsContext, snapshot: ProfileSnapshot, profileId?: string): Record<string, unknown> | undefined {
+/** A document computed once per snapshot and key set. */
+function cached(ctx: AsContext, snapshot: ProfileSnapshot, key: string, make: (keys: SigningKeys) => Record<string, unknown>): Record<string, unknown> {
   const keys = ctx.keys();
   let entry = cache.get(snapshot);
   if (!entry || entry.keys !== keys) {
     entry = { keys, documents: new Map() };
     cache.set(snapshot, entry);
   }
-  const key = profileId ?? '';
   let document = entry.documents.get(key);
   if (!document) {
-    const profiles = servableProfiles(ctx, snapshot);
-    const chosen = profileId === undefined ? profiles : profiles.filter((p) => p.id === profileId);
-    if (!chosen.length) return undefined;
-    document = merged(chosen.map((p) => discoveryDocument(ctx, p, keys)));
+    document = make(keys);
     entry.documents.set(key, document);
   }
   return document;
 }
 
-/** What each servable profile's `discovery` stage says of its own document: the violations, empty when all accept. */
-export function discoveryProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[] {
-  return servableProfiles(ctx, snapshot).flatMap((profile) => {
-    const decision = profile.evaluate('discovery', { metadata: currentDocument(ctx, snapshot, profile.id), requested_issuer: ctx.config.issuer });
-    return decision.violations.map((v) => `discovery metadata refused by ${profile.id}: ${v.rule} [${v.clause}]: ${v.message}`);
-  });
+/** The document the server would publish for one profile (served or not: served.ts judges it). */
+export function profileDocument(ctx: AsContext, snapshot: ProfileSnapshot, profile: CompiledProfile): Record<string, unknown> {
+  return cached(ctx, snapshot, `profile:${profile.id}`, (keys) => discoveryDocument(ctx, profile, keys));
+}
+
+/** The document of a served profile, or without one the merged document of all served profiles. */
+export function currentDocument(ctx: AsContext, snapshot: ProfileSnapshot, profileId?: string): Record<string, unknown> | undefined {
+  const served = servedSet(ctx, snapshot).profiles;
+  const chosen = profileId === undefined ? served : served.filter((p) => p.id === profileId);
+  if (!chosen.length) return undefined;
+  return cached(ctx, snapshot, profileId === undefined ? 'merged' : `served:${profileId}`, () => merged(chosen.map((p) => profileDocument(ctx, snapshot, p))));
 }
 
 export function discoveryEndpoint(ctx: AsContext) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const { profile } = queryParams(req);
-    const document = currentDocument(ctx, ctx.profiles(), profile);
+    const snapshot = ctx.profiles();
+    const document = currentDocument(ctx, snapshot, profile);
     if (!document) {
-      sendOAuthError(res, new OAuthError('invalid_request', `no profile '${String(profile).slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}' is served here`, 404));
+      const id = String(profile).slice(0, 64).replace(/[^\x20-\x7e]/g, '?');
+      const why = profile === undefined ? undefined : whyNotServed(ctx, snapshot, profile);
+      sendOAuthError(res, new OAuthError('invalid_request', why ? `profile '${id}' is loaded but not served here: ${why.slice(0, 600)}` : `no profile '${id}' is served here`, 404));
       return;
     }
     res.setHeader('Cache-Control', 'public, max-age=60');

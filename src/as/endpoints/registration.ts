@@ -12,6 +12,7 @@ import { endpoint, enforce, type Exchange } from '../exchange.js';
 import { bearerToken, isOneOf, readJsonObject, sameHash, segmentAfter } from '../http.js';
 import { PATHS } from '../options.js';
 import { sendEmpty, sendJson } from '../respond.js';
+import { whyNotServed } from '../served.js';
 import { shadowProfileId } from '../shadow.js';
 import { credentialHash, randomCredential } from '../steps/credentials.js';
 
@@ -30,7 +31,7 @@ function requireInitialAccessToken(x: Exchange, body: Record<string, unknown>): 
 
 /** The judgement (client-registration.ts), enforced: the chosen profiles become the request's. */
 async function judge(x: Exchange, body: Record<string, unknown>): Promise<Judgement> {
-  const setting = { snapshot: x.snapshot, defaultProfile: x.ctx.config.defaultProfile, issuer: x.ctx.config.issuer, now: x.now };
+  const setting = { snapshot: x.snapshot, defaultProfile: x.ctx.config.defaultProfile, issuer: x.ctx.config.issuer, now: x.now, notServed: (id: string) => whyNotServed(x.ctx, x.snapshot, id) };
   return judgeRegistration(body, setting, (profile, facts) => {
     x.profile = profile;
     x.shadow = shadowProfileId(x.ctx.config, facts.client as ClientMetadata);

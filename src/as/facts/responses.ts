@@ -39,11 +39,7 @@ export function authorizationResponseFacts(x: Exchange, status: number, mode: st
   };
 }
 
-/** An ID token as the profile judges it: the signed JWT, and how it was encrypted, if it was. */
-function idTokenFacts(idToken: IssuedIdToken | undefined): Record<string, unknown> {
-  if (!idToken) return {};
-  return { id_token: idToken.facts, ...(idToken.encryption ? { id_token_encryption: idToken.encryption } : {}) };
-}
+const idTokenFacts = (idToken: IssuedIdToken | undefined): Record<string, unknown> => (idToken ? { id_token: idToken.facts } : {});
 
 export function tokenResponseFacts(x: Exchange, client: RegisteredClient, grantType: string, minted: Minted): Record<string, unknown> {
   const { response, cnf } = minted;

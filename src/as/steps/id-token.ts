@@ -40,12 +40,11 @@ export interface IdTokenClaims {
   scope: string;
 }
 
-/** An ID token as sent, with what the profile judges of it: the signed JWT, and its encryption when there is one. */
+/** An ID token as sent, and as the profile judges it: the signed JWT, with the JWE header when it is encrypted. */
 export interface IssuedIdToken {
   compact: string;
-  /** The signed token (under any encryption): the server made it, so its signature counts as verified. */
-  facts: { header: Record<string, unknown>; claims: Record<string, unknown>; signature_verified: true };
-  encryption?: { alg: string; enc: string };
+  /** The server made the signature, so it counts as verified. */
+  facts: { header: Record<string, unknown>; claims: Record<string, unknown>; signature_verified: true; jwe_header?: Record<string, string> };
 }
 
 export async function issueIdToken(x: Exchange, client: RegisteredClient, claims: IdTokenClaims, lifetime: number): Promise<IssuedIdToken> {
@@ -66,7 +65,7 @@ export async function issueIdToken(x: Exchange, client: RegisteredClient, claims
   const signed = await x.ctx.keys().sign(alg, payload);
   const facts = { header: x.ctx.keys().headerOf(alg), claims: payload, signature_verified: true as const };
   const encrypted = await encryptForClient(client, signed);
-  return { compact: encrypted?.compact ?? signed, facts, ...(encrypted ? { encryption: encrypted.encryption } : {}) };
+  return { compact: encrypted?.compact ?? signed, facts: encrypted ? { ...facts, jwe_header: encrypted.header } : facts };
 }
 
 /**
@@ -74,7 +73,7 @@ export async function issueIdToken(x: Exchange, client: RegisteredClient, claims
  * the client's encryption key for that algorithm (use "enc", or an alg that names it). Whether the
  * algorithms are allowed is the profile's question, asked of the response before it goes out.
  */
-async function encryptForClient(client: RegisteredClient, signed: string): Promise<{ compact: string; encryption: { alg: string; enc: string } } | undefined> {
+async function encryptForClient(client: RegisteredClient, signed: string): Promise<{ compact: string; header: Record<string, string> } | undefined> {
   const alg = client.metadata.id_token_encrypted_response_alg;
   if (typeof alg !== 'string') return undefined;
   // OIDC Registration §2: the content encryption defaults to A128CBC-HS256 when only alg is registered.
@@ -83,8 +82,8 @@ async function encryptForClient(client: RegisteredClient, signed: string): Promi
   if (!jwk) throw new OAuthError('server_error', 'the client registered ID token encryption but no encryption key', 500);
   try {
     const key = await importJWK({ ...jwk, alg }, alg);
-    const compact = await new CompactEncrypt(new TextEncoder().encode(signed)).setProtectedHeader({ alg, enc, cty: 'JWT', ...(jwk.kid ? { kid: jwk.kid } : {}) }).encrypt(key);
-    return { compact, encryption: { alg, enc } };
+    const header = { alg, enc, cty: 'JWT', ...(jwk.kid ? { kid: jwk.kid } : {}) };
+    return { compact: await new CompactEncrypt(new TextEncoder().encode(signed)).setProtectedHeader(header).encrypt(key), header };
   } catch (e) {
     throw new OAuthError('server_error', `ID token encryption with ${alg}/${enc} to the client's key failed: ${(e as Error).message.slice(0, 100)}`, 500);
   }
