@@ -36,7 +36,7 @@ clean as written. An existing file is not replaced without --force. Exit 0, or 2
     }
     if (existsSync(out) && !values.force) throw new UsageError(`${out} exists; use --force to replace it`);
     await writeFile(out, text);
-    io.out(`wrote ${out}: an overlay of ${base.id} (${SETTING_KINDS.size} settings listed). Next: fapi-policy lint ${out}`);
+    io.out(`wrote ${out}: an overlay of ${base.id} (${text.match(/^ {2}# [a-z_]+(\.[a-z_]+)*: \{/gm)?.length ?? 0} settings listed). Next: fapi-policy lint ${out}`);
     return EXIT.ok;
   },
 };
@@ -61,10 +61,12 @@ export function skeleton(id: string, base: CompiledProfile): string {
   const settings: string[] = [];
   let group = '';
   for (const [path, kind] of SETTING_KINDS) {
+    const value = walk(base.settings, path.split('.'));
+    // An optional setting the base does not have (resource.signature_max_age under FAPI 1.0): nothing to refine.
+    if (value === undefined) continue;
     const head = path.split('.')[0] as string;
     if (head !== group) settings.push('', `  # ${head}`);
     group = head;
-    const value = walk(base.settings, path.split('.'));
     settings.push(`  #   ${SETTING_DESCRIPTIONS.get(path) ?? ''} (${kind}: ${TIGHTER[kind]}; ${describeKind(kind)})`);
     settings.push(`  # ${path}: ${example(kind, value)}`);
   }
