@@ -19,6 +19,13 @@ export interface DecodedJwt {
   claims: Record<string, unknown>;
 }
 
+/** The MAC algorithms of RFC 7518 §3.1: a JWT made with a shared secret, not a private key. */
+const MAC_ALGORITHMS: ReadonlySet<unknown> = new Set(['HS256', 'HS384', 'HS512']);
+
+export function isMacAlgorithm(alg: unknown): boolean {
+  return MAC_ALGORITHMS.has(alg);
+}
+
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
 
 /** Parses a compact JWS without verifying it: three base64url parts, a JSON object header and payload. */

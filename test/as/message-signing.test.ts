@@ -107,6 +107,22 @@ describe('signed introspection (RFC 9701)', () => {
     expect(body.error_description).toContain('FAPI 2.0 MS');
   });
 
+  it('signs for a caller without a registered algorithm where its profile accepts that: the profile\'s first algorithm, never RS256', async () => {
+    const tls = pki.issue('CN=sp-introspection,O=Tests,C=AU');
+    const c = await registerClient(as, { auth: 'private_key_jwt', binding: 'mtls', tls, metadata: { fapi_profile: 'fapi2-security' } });
+    const tokens = await client.clientCredentialsGrant(c.config, { scope: 'accounts' });
+    const response = await c.fetch(`${as.issuer}/introspect`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/token-introspection+jwt' },
+      body: new URLSearchParams({ token: tokens.access_token, client_assertion_type: JWT_BEARER, client_assertion: await assertion(c) }),
+    });
+    expect(response.status).toBe(200);
+    const jwks = createLocalJWKSet((await (await trustingFetch(as.certificate)(`${as.issuer}/jwks`)).json()) as JSONWebKeySet);
+    const { payload, protectedHeader } = await jwtVerify(await response.text(), jwks, { issuer: as.issuer, audience: c.clientId, typ: 'token-introspection+jwt' });
+    // fapi2-security lists PS256 first for introspection responses (its settings.signing_algs).
+    expect(protectedHeader.alg).toBe('PS256');
+    expect(payload.token_introspection).toMatchObject({ active: true, client_id: c.clientId });
+  });
+
   it('registers a resource server only with an initial access token, and no client makes itself one', async () => {
     const c = await messageSigningClient('dpop');
     const { client_id: _id, registration_access_token: _rat, registration_client_uri: _uri, client_id_issued_at: _at, ...registered } = c.config.clientMetadata();

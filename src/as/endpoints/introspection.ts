@@ -13,6 +13,7 @@ import { OAuthError } from '../errors.js';
 import type { RegisteredClient } from '../clients.js';
 import { authenticateClient } from '../steps/authenticate-client.js';
 import { credentialHash } from '../steps/credentials.js';
+import { signingAlg } from '../steps/id-token.js';
 import { findAccessToken, findRefreshToken, grantActive, type AccessTokenRecord, type RefreshTokenRecord } from '../steps/tokens.js';
 
 type Found = { kind: 'access_token'; record: AccessTokenRecord } | { kind: 'refresh_token'; record: RefreshTokenRecord };
@@ -36,13 +37,15 @@ async function findToken(x: Exchange, token: string | undefined, hint: string | 
 const WANTS_JWT = /(^|,)[ \t]*application\/token-introspection\+jwt[ \t]*(;|,|$)/i;
 
 /**
- * Whether to answer with a signed JWT (asked for, or the profile signs every answer), and with
- * which algorithm: the caller's registered one, else RS256 (RFC 9701 §6).
+ * Whether to answer with a signed JWT (asked for, or the profile signs every answer), and the
+ * algorithm the caller registered. Without one, RFC 9701 §6 means RS256: the profile's rule applies
+ * that default, and where the profile accepts the absence the server signs as it does ID tokens.
  */
 function responseSigning(x: Exchange, client: RegisteredClient, accept: string | undefined): { response_signed: boolean; response_alg?: string } {
   const required = (x.profile.settings.introspection as { signed_response_required?: boolean } | undefined)?.signed_response_required === true;
   if (!required && !(accept && WANTS_JWT.test(accept))) return { response_signed: false };
-  return { response_signed: true, response_alg: client.metadata.introspection_signed_response_alg ?? 'RS256' };
+  const registered = client.metadata.introspection_signed_response_alg;
+  return { response_signed: true, ...(registered !== undefined ? { response_alg: registered } : {}) };
 }
 
 /** A resource server learns about any token; an ordinary client only about its own. */
@@ -63,9 +66,10 @@ function describe(x: Exchange, found: Found | undefined, active: boolean): Recor
 }
 
 /** RFC 9701 §5: the answer inside a JWT the AS signs, addressed to the caller. */
-async function sendSigned(x: Exchange, client: RegisteredClient, alg: string, answer: Record<string, unknown>): Promise<void> {
-  if (!x.ctx.keys().has(alg)) {
-    throw new OAuthError('invalid_request', `the server has no key to sign introspection responses with ${alg}; register an introspection_signed_response_alg from introspection_signing_alg_values_supported`);
+async function sendSigned(x: Exchange, client: RegisteredClient, registered: string | undefined, answer: Record<string, unknown>): Promise<void> {
+  const alg = signingAlg(x, registered, (x.profile.settings.signing_algs as { introspection_response: string[] }).introspection_response);
+  if (alg === undefined || !x.ctx.keys().has(alg)) {
+    throw new OAuthError('invalid_request', `the server has no key to sign introspection responses with ${alg ?? 'an algorithm this profile allows'}; register an introspection_signed_response_alg from introspection_signing_alg_values_supported`);
   }
   const jwt = await x.ctx.keys().sign(alg, { iss: x.ctx.config.issuer, aud: client.client_id, iat: x.now, token_introspection: answer }, 'token-introspection+jwt');
   sendText(x.res, 200, jwt, 'application/token-introspection+jwt');
@@ -87,7 +91,7 @@ export function introspectionEndpoint(ctx: AsContext) {
     const active = !!found && visibleTo(client, found) && found.record.expires_at > x.now && (await grantActive(x, found.record.grant_id));
     x.res.setHeader('Cache-Control', 'no-store');
     const answer = describe(x, found, active);
-    if (signing.response_alg) await sendSigned(x, client, signing.response_alg, answer);
+    if (signing.response_signed) await sendSigned(x, client, signing.response_alg, answer);
     else sendJson(x.res, 200, answer);
   });
 }

@@ -1,5 +1,5 @@
 /** Facts of the `dpop` stage: a DPoP proof (RFC 9449) as decoded and checked, with the request it came with. */
-import { createHash } from 'node:crypto';
+import { sha256Base64url } from '../../crypto/hash.js';
 import type { Exchange } from '../exchange.js';
 import type { JwtFacts } from './jwt.js';
 
@@ -24,12 +24,8 @@ export function dpopFacts(x: Exchange, jwt: JwtFacts, jkt: string, context: Proo
     http: { method: context.htm, uri: context.htu },
     jkt,
     ...(context.expectedJkt ? { expected_jkt: context.expectedJkt } : {}),
-    ...(context.accessToken !== undefined ? { access_token_hash: accessTokenHash(context.accessToken) } : {}),
+    ...(context.accessToken !== undefined ? { access_token_hash: sha256Base64url(context.accessToken) } : {}),
     ...(expectedNonce ? { expected_nonce: expectedNonce } : {}),
   };
 }
 
-/** RFC 9449 §4.2: ath is the base64url SHA-256 of the access token's ASCII. */
-export function accessTokenHash(token: string): string {
-  return createHash('sha256').update(token, 'ascii').digest('base64url');
-}

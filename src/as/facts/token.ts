@@ -1,5 +1,5 @@
 /** Facts of the `token` stage: a token request after client authentication, with the grant it redeems. */
-import { createHash } from 'node:crypto';
+import { verifierMatches } from '../../crypto/pkce.js';
 import { authenticatedRequest, type RegisteredClient } from '../clients.js';
 import type { Exchange } from '../exchange.js';
 import type { Params } from '../http.js';
@@ -12,12 +12,10 @@ export interface SenderConstraint {
   mtls_thumbprint?: string;
 }
 
-/** RFC 7636 §4.6: the verifier transformed by the challenge's method equals the challenge. */
+/** Whether the token request's code_verifier matches the challenge stored with the code. */
 export function pkceVerified(code: CodeRecord, verifier: string | undefined): boolean {
   if (verifier === undefined || code.code_challenge === undefined) return false;
-  const method = code.code_challenge_method ?? 'plain';
-  const transformed = method === 'S256' ? createHash('sha256').update(verifier, 'ascii').digest('base64url') : method === 'plain' ? verifier : undefined;
-  return transformed === code.code_challenge;
+  return verifierMatches(verifier, code.code_challenge, code.code_challenge_method);
 }
 
 export function codeFacts(code: CodeRecord, replayed: boolean, verifier: string | undefined): Record<string, unknown> {

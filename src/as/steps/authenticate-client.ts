@@ -6,7 +6,7 @@
  */
 import type { JWK } from 'jose';
 import { issuedByTrustedCa, keyInJwks, matchesRegisteredName } from '../../crypto/certificate.js';
-import { decodeJwt, JwtFormatError, type DecodedJwt } from '../../crypto/jws.js';
+import { decodeJwt, isMacAlgorithm, JwtFormatError, type DecodedJwt } from '../../crypto/jws.js';
 import { adoptClient, clientKeys, findClient, type RegisteredClient } from '../clients.js';
 import { invalidClient } from '../errors.js';
 import { enforce, type Exchange } from '../exchange.js';
@@ -65,7 +65,7 @@ function claimedClientId(form: Params, assertion: DecodedJwt | undefined): strin
  * certificate; anything else is an unauthenticated ('none') request for the profile to judge.
  */
 function methodOf(x: Exchange, client: RegisteredClient, form: Params, assertion: DecodedJwt | undefined): ClientAuthMethod {
-  if (assertion) return typeof assertion.header.alg === 'string' && assertion.header.alg.startsWith('HS') ? 'client_secret_jwt' : 'private_key_jwt';
+  if (assertion) return isMacAlgorithm(assertion.header.alg) ? 'client_secret_jwt' : 'private_key_jwt';
   if (form.client_secret !== undefined) return 'client_secret_post';
   if (/^basic /i.test(x.req.headers.authorization ?? '')) return 'client_secret_basic';
   const registered = client.metadata.token_endpoint_auth_method;
