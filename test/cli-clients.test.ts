@@ -3,7 +3,7 @@
  * the target profile's registration stage (as POST /register judges), written only when accepted,
  * and followed by the server from the client's next request. The same move by an RFC 7592 update.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegisteredClient } from '../src/as/clients.js';
@@ -77,6 +77,25 @@ describe('fapi-policy clients', () => {
     expect(refused.out).toContain(`not moved: client ${c.clientId} is refused by the registration stage of fapi1-advanced`);
     expect(await record(c.clientId)).toEqual(before);
     expect((await token(c)).status).toBe(200);
+  });
+
+  it('refuses a move to a profile the server leaves out, with the reason the server recorded, and writes nothing', async () => {
+    const before = await record(c.clientId);
+    const refused = await clients('move', c.clientId, '--profile', 'au-cdr');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/fapi_profile 'au-cdr' cannot be served: its discovery metadata is refused: AUCDR-/);
+    expect(await record(c.clientId)).toEqual(before);
+    // A record the server did not write whole is refused, never read as "everything is served".
+    const file = join(dataDir, 'served.json');
+    const kept = readFileSync(file, 'utf8');
+    writeFileSync(file, '{"served": "all"}');
+    try {
+      const unreadable = await clients('move', c.clientId, '--profile', 'acme', '--dry-run');
+      expect(unreadable.code).toBe(2);
+      expect(unreadable.err).toContain('is not a record of served profiles');
+    } finally {
+      writeFileSync(file, kept);
+    }
   });
 
   it('moves a client while the server runs: its next request is decided by the new profile', async () => {

@@ -21,6 +21,7 @@ import { KeyFileStore, SigningKeys } from './keys.js';
 import { AsMetrics } from './metrics.js';
 import { checkIssuer, DEFAULT_AS_HOST, DEFAULT_AS_PORT, DEFAULT_DATA_DIR, DEFAULT_PROFILE, endpointUrls, type AsOptions } from './options.js';
 import { servedSet } from './served.js';
+import { writeServedRecord } from './served-record.js';
 import { certificateKeyTypes, describeCertificate, serverCertificate, serverTlsOptions, tlsPolicy, type TlsPolicy } from './tls.js';
 import { Users } from './users.js';
 import { isLoopback } from '../net/loopback.js';
@@ -161,7 +162,15 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
     server.setSecureContext(serverTlsOptions(certificate, next));
     if (next.unknown.length) log.warn({ suites: next.unknown }, 'cipher suites without a known OpenSSL name are not offered');
   };
+  const recordServed = (active: ProfileSnapshot) => {
+    try {
+      writeServedRecord(dataDir, servedSet(ctx, active));
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'the served profiles could not be recorded in the data directory (clients move relies on it)');
+    }
+  };
   applyTlsPolicy(servedSet(ctx, snapshot).policy);
+  recordServed(snapshot);
 
   const reloadKeys = async () => {
     keys = await SigningKeys.load(keyFile);
@@ -174,6 +183,7 @@ export async function startAs(options: AsStartOptions): Promise<AsServer> {
   });
   const removeListener = provider.onSwap?.((active) => {
     applyTlsPolicy(servedSet(ctx, active).policy);
+    recordServed(active);
   });
   let keyMtime = keyFile.mtimeMs();
   const keyPoll = setInterval(() => {

@@ -4,7 +4,8 @@
  * from files or the environment).
  */
 import { readFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
+import { DEFAULT_DATA_DIR } from '../as/options.js';
 import { BundleError, readTrust } from '../registry/bundle.js';
 import type { SourceOptions } from '../registry/create.js';
 import { FileRollbackFloor } from '../registry/rollback-floor.js';
@@ -35,6 +36,11 @@ export const SOURCE_USAGE = `  --profiles <dir|file>      profile source, repeat
 /** A flag's value, else the environment variable's (an empty variable counts as unset). */
 export function flag(values: Values, env: NodeJS.ProcessEnv, name: string, envName?: string): string | undefined {
   return (values[name] as string | undefined) ?? (envName ? env[envName] || undefined : undefined);
+}
+
+/** The authorization server's data directory: --data-dir, else FAPI_POLICY_DATA_DIR, else ./.fapi-policy. */
+export function dataDirFrom(values: Values, env: NodeJS.ProcessEnv): string {
+  return resolve(flag(values, env, 'data-dir', 'FAPI_POLICY_DATA_DIR') ?? DEFAULT_DATA_DIR);
 }
 
 export function integer(text: string | undefined, name: string, min: number, max: number): number | undefined {

@@ -7,7 +7,7 @@ import { createRegistry } from '../../registry/create.js';
 import type { Registry } from '../../registry/registry.js';
 import { parse, type Options } from '../args.js';
 import { UsageError, type Io } from '../context.js';
-import { flag, integer, secretsFrom, sourcesFrom, SOURCE_OPTIONS, SOURCE_USAGE, type Values } from '../server-options.js';
+import { dataDirFrom, flag, integer, secretsFrom, sourcesFrom, SOURCE_OPTIONS, SOURCE_USAGE, type Values } from '../server-options.js';
 import type { Command } from './command.js';
 import { untilStopped } from './serve.js';
 
@@ -99,7 +99,7 @@ async function asOptionsFrom(values: Values, env: NodeJS.ProcessEnv): Promise<As
     host: str('host', 'FAPI_POLICY_AS_HOST') ?? DEFAULT_AS_HOST,
     port: integer(str('port', 'FAPI_POLICY_AS_PORT'), '--port', 0, 65_535) ?? DEFAULT_AS_PORT,
     ...(str('issuer', 'FAPI_POLICY_ISSUER') ? { issuer: str('issuer', 'FAPI_POLICY_ISSUER') } : {}),
-    dataDir: resolve(str('data-dir', 'FAPI_POLICY_DATA_DIR') ?? DEFAULT_DATA_DIR),
+    dataDir: dataDirFrom(values, env),
     profile: str('profile', 'FAPI_POLICY_PROFILE') ?? DEFAULT_PROFILE,
     ...(shadow ? { shadowProfile: shadow } : {}),
     metricsTokens,

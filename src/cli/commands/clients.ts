@@ -5,13 +5,14 @@ import type { RegisteredClient } from '../../as/clients.js';
 import { judgeRegistration, withJudgedMetadata, type Judgement } from '../../as/client-registration.js';
 import type { ProfileSnapshot } from '../../as/context.js';
 import { OAuthError } from '../../as/errors.js';
+import { readServedRecord, type ServedRecord } from '../../as/served-record.js';
 import { checkIssuer, DEFAULT_AS_PORT, DEFAULT_DATA_DIR, DEFAULT_PROFILE } from '../../as/options.js';
 import { createRegistry } from '../../registry/create.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../context.js';
 import { alignedTable, json } from '../output.js';
-import { flag, integer, SOURCE_OPTIONS, SOURCE_USAGE, sourcesFrom, type Values } from '../server-options.js';
+import { dataDirFrom, flag, integer, SOURCE_OPTIONS, SOURCE_USAGE, sourcesFrom, type Values } from '../server-options.js';
 import type { Command } from './command.js';
 
 const USAGE = `fapi-policy clients <list|move> [options]
@@ -82,7 +83,7 @@ async function withStore(values: Values, work: (store: SqliteStore) => Promise<n
   const kind = flag(values, process.env, 'store') ?? 'sqlite';
   if (kind === 'memory') throw new UsageError('a --store memory server keeps its clients inside its own process: move them with an RFC 7592 update (PUT /register/<client_id>), or run the server with --store sqlite');
   if (kind !== 'sqlite') throw new UsageError('--store must be sqlite');
-  const file = join(resolve(flag(values, process.env, 'data-dir', 'FAPI_POLICY_DATA_DIR') ?? DEFAULT_DATA_DIR), 'store.sqlite');
+  const file = join(dataDirFrom(values, process.env), 'store.sqlite');
   if (!existsSync(file)) throw new UsageError(`no store at ${file}: start the server once with this --data-dir`);
   const store = new SqliteStore(file, { sweepSeconds: 0 });
   try {
@@ -144,6 +145,16 @@ async function move(store: SqliteStore, clientId: string, values: Values, io: Io
   return decision.decision === 'allow' ? EXIT.ok : EXIT.deny;
 }
 
+/** Which profiles the server left out when it last judged its set (undefined: it never recorded one). */
+function servedRecord(values: Values): ServedRecord | undefined {
+  const dataDir = dataDirFrom(values, process.env);
+  try {
+    return readServedRecord(dataDir);
+  } catch (e) {
+    throw new UsageError(`the server's record of the profiles it serves cannot be read: ${(e as Error).message}`);
+  }
+}
+
 /** The registration judgement (the endpoint's own), evaluated under the profiles the server loads. */
 async function judge(metadata: Record<string, unknown>, values: Values): Promise<Judgement> {
   const registry = createRegistry(await sourcesFrom({ ...values, 'no-watch': true, poll: '0', 'disk-check': '0' }, process.env), pino({ enabled: false }));
@@ -156,8 +167,10 @@ async function judge(metadata: Record<string, unknown>, values: Values): Promise
         throw new UsageError(`${member} '${id}' is not loaded from these sources (loaded: ${snapshot.ids.join(', ') || 'none'})${startup.errors.length ? `\n${startup.errors.join('\n')}` : ''}`);
       }
     }
+    const record = servedRecord(values);
     const setting = {
       snapshot,
+      ...(record ? { notServed: (id: string) => record.excluded[id]?.join('; ') } : {}),
       defaultProfile: flag(values, process.env, 'default-profile', 'FAPI_POLICY_PROFILE') ?? DEFAULT_PROFILE,
       issuer: checkIssuer(flag(values, process.env, 'issuer', 'FAPI_POLICY_ISSUER') ?? `https://localhost:${DEFAULT_AS_PORT}`),
       now: Math.floor(Date.now() / 1000),

@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
 import { KeyFileStore } from '../../as/keys.js';
 import { DEFAULT_DATA_DIR } from '../../as/options.js';
+import { dataDirFrom, integer } from '../server-options.js';
 import { parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';
@@ -27,9 +27,8 @@ export const keys: Command = {
   async run(argv: string[], io: Io) {
     const { values, positionals } = parse(argv, { 'data-dir': { type: 'string' }, alg: { type: 'string', multiple: true }, 'rsa-bits': { type: 'string' } });
     const [action, ...rest] = positionals;
-    const file = new KeyFileStore(resolve((values['data-dir'] as string | undefined) ?? process.env.FAPI_POLICY_DATA_DIR ?? DEFAULT_DATA_DIR));
-    const bits = Number((values['rsa-bits'] as string | undefined) ?? 2048);
-    if (!Number.isInteger(bits) || bits < 2048 || bits > 8192) throw new UsageError('--rsa-bits must be an integer from 2048 to 8192');
+    const file = new KeyFileStore(dataDirFrom(values, process.env));
+    const bits = integer(values['rsa-bits'] as string | undefined, '--rsa-bits', 2048, 8192) ?? 2048;
     switch (action) {
       case 'rotate': {
         if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
