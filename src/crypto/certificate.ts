@@ -101,7 +101,7 @@ function readSan(extensions: Element | undefined): SubjectAltNames {
     const octets = parts[parts.length - 1];
     if (!octets) continue;
     for (const name of children(readElement(octets.value), 256)) {
-      const text = () => name.value.toString('ascii');
+      const text = () => ia5Text(name.value);
       if (name.tag === 0x81) san.email.push(text());
       else if (name.tag === 0x82) san.dns.push(text());
       else if (name.tag === 0x86) san.uri.push(text());
@@ -109,6 +109,15 @@ function readSan(extensions: Element | undefined): SubjectAltNames {
     }
   }
   return san;
+}
+
+/**
+ * An IA5String name (RFC 5280 §4.2.1.6): ASCII only. A byte above 0x7f makes the certificate
+ * malformed; decoding it as 'ascii' would drop the top bit and turn a foreign name into a registered one.
+ */
+function ia5Text(bytes: Buffer): string {
+  if (bytes.some((b) => b > 0x7f)) throw new DerError('a subject alternative name is not ASCII');
+  return bytes.toString('latin1');
 }
 
 function ipText(bytes: Buffer): string {
@@ -135,7 +144,7 @@ export function parseDn(text: string): Rdn[] {
   let type: string | null = null;
   const finishAttribute = () => {
     if (type === null) throw new CertificateError(`malformed distinguished name: ${JSON.stringify(text.slice(0, 64))}`);
-    rdn.push({ type: attributeType(type), value: token.trim() });
+    rdn.push({ type: attributeType(type), value: token.replace(/^ +| +$/g, '') });
     type = null;
     token = '';
   };
@@ -147,11 +156,13 @@ export function parseDn(text: string): Rdn[] {
         token += String.fromCharCode(parseInt(pair, 16));
         i += 2;
       } else {
-        token += text[i + 1] ?? '';
-        i += 1;
+        const next = text.codePointAt(i + 1);
+        const escaped = next === undefined ? '' : String.fromCodePoint(next);
+        token += utf8Bytes(escaped);
+        i += Math.max(escaped.length, 1);
       }
     } else if (ch === '=' && type === null) {
-      type = token.trim();
+      type = token.replace(/^ +| +$/g, '');
       token = '';
     } else if (ch === '+' || ch === ',') {
       finishAttribute();
@@ -159,12 +170,21 @@ export function parseDn(text: string): Rdn[] {
         rdns.push(rdn);
         rdn = [];
       }
-    } else token += ch;
+    } else {
+      const char = String.fromCodePoint(text.codePointAt(i) as number);
+      token += utf8Bytes(char);
+      i += char.length - 1;
+    }
   }
   if (type !== null || token.trim()) finishAttribute();
   if (rdn.length) rdns.push(rdn);
-  // Hex-escaped UTF-8 was decoded byte by byte above; reassemble it.
+  // Every value was collected as UTF-8 bytes (one char per byte: characters and hex pairs alike); decode once.
   return rdns.reverse().map((r) => r.map((a) => ({ ...a, value: Buffer.from(a.value, 'latin1').toString('utf8') })));
+}
+
+/** A character's UTF-8 bytes, one string char per byte, so hex-escaped bytes and characters join as one byte string. */
+function utf8Bytes(char: string): string {
+  return char.length === 1 && char.charCodeAt(0) < 0x80 ? char : Buffer.from(char, 'utf8').toString('latin1');
 }
 
 function attributeType(name: string): string {

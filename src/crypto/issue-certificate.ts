@@ -114,11 +114,17 @@ function extensions(request: CertificateRequest, issuerKey: KeyObject): Buffer[]
   return out;
 }
 
+/** IA5String content: ASCII only ('ascii' encoding would silently keep the low bits of anything else). */
+function ia5Bytes(name: string): Buffer {
+  if (/[^\x00-\x7f]/.test(name)) throw new Error(`subject alternative name '${name.slice(0, 64)}' is not ASCII (an IA5String)`);
+  return Buffer.from(name, 'latin1');
+}
+
 function generalNames(san: NonNullable<CertificateRequest['san']>): Buffer[] {
   return [
-    ...(san.email ?? []).map((v) => implicitPrimitive(1, Buffer.from(v, 'ascii'))),
-    ...(san.dns ?? []).map((v) => implicitPrimitive(2, Buffer.from(v, 'ascii'))),
-    ...(san.uri ?? []).map((v) => implicitPrimitive(6, Buffer.from(v, 'ascii'))),
+    ...(san.email ?? []).map((v) => implicitPrimitive(1, ia5Bytes(v))),
+    ...(san.dns ?? []).map((v) => implicitPrimitive(2, ia5Bytes(v))),
+    ...(san.uri ?? []).map((v) => implicitPrimitive(6, ia5Bytes(v))),
     ...(san.ip ?? []).map((v) => implicitPrimitive(7, ipBytes(v))),
   ];
 }

@@ -58,6 +58,29 @@ describe('certificates we issue', () => {
   });
 });
 
+describe('hostile names', () => {
+  it('refuses a certificate whose alternative name is not ASCII, rather than folding it into a registered one', () => {
+    const ca = makeCa();
+    const der = Buffer.from(issued(ca, 'CN=client-1', { dns: ['bznk.example'] }).x509.raw);
+    // 0xe2 0xe1 0xee 0xeb read as 'ascii' would be "bank": write bytes above 0x7f into the name.
+    const at = der.indexOf('bznk.example');
+    der.set([0xe2, 0xe1, 0xee, 0xeb], at);
+    expect(() => parseCertificate(new X509Certificate(der))).toThrow(/not ASCII/);
+    expect(() => issueCertificate({ subject: 'CN=x', publicKey: ca.publicKey, signingKey: ca.privateKey, san: { dns: ['b\u00e1nk.example'] } })).toThrow(/not ASCII/);
+  });
+
+  it('matches a registered name with characters beyond ASCII, written plainly or as hex pairs', () => {
+    const ca = makeCa();
+    const cert = parseCertificate(issued(ca, 'CN=M\u00fcller \u20ac\u{1F600},O=Acme,C=DE').x509);
+    expect(cert.subject.at(-1)).toEqual([{ type: '2.5.4.3', value: 'M\u00fcller \u20ac\u{1F600}' }]);
+    expect(sameDn(cert.subject, parseDn('CN=M\u00fcller \u20ac\u{1F600},O=Acme,C=DE'))).toBe(true);
+    expect(sameDn(cert.subject, parseDn('CN=M\\C3\\BCller \\E2\\82\\AC\u{1F600},O=Acme,C=DE'))).toBe(true);
+    expect(sameDn(cert.subject, parseDn('CN=Muller \u20ac\u{1F600},O=Acme,C=DE'))).toBe(false);
+    // A character whose UTF-8 ends in 0xa0 keeps it (no whitespace trimming inside the bytes).
+    expect(parseDn('CN=\u00e0')[0]).toEqual([{ type: '2.5.4.3', value: '\u00e0' }]);
+  });
+});
+
 describe('RFC 4514 names', () => {
   it('compare by RDN sequence: case, spacing and escapes do not matter, order does', () => {
     const dn = parseDn('CN=client-1,O=Acme\\2C Inc.,C=AU');
