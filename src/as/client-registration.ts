@@ -17,6 +17,8 @@ import type { ProfileSnapshot } from './context.js';
 import { OAuthError } from './errors.js';
 import { jwtFacts } from './facts/jwt.js';
 import { servable } from './servable.js';
+import { IMPLEMENTED_GRANT_TYPES } from './steps/tokens.js';
+import { printable } from '../engine/text.js';
 
 /** What the judgement needs to know of the server. */
 export interface RegistrationSetting {
@@ -59,6 +61,9 @@ export async function judgeRegistration(body: Record<string, unknown>, setting: 
     keys: keys.map(measured),
     ...(metadata.software_statement ? { software_statement: softwareStatement(metadata.software_statement) } : {}),
   });
+  // Asked after the profile, so a grant the profile forbids is refused with its clause.
+  const missing = decision.decision === 'allow' ? (metadata.grant_types ?? []).filter((g) => !IMPLEMENTED_GRANT_TYPES.includes(g)) : [];
+  if (missing.length) throw invalidMetadata(`grant_types: this server does not implement ${missing.map((g) => `'${printable(g, 80)}'`).join(', ')}`);
   return { metadata, ...(fetched ? { fetched } : {}), profile, decision };
 }
 

@@ -147,3 +147,37 @@ describe('client authentication', () => {
     expect(res.json.error).toBe('invalid_client');
   });
 });
+
+describe('grant types', () => {
+  const CIBA = 'urn:openid:params:grant-type:ciba';
+  const clientCredentials = async (c: RawClient, dpop: KeyPair, grant = 'client_credentials', extra: Record<string, string> = {}) => c.request('/token', {
+    form: { grant_type: grant, scope: 'accounts', ...extra, ...(await c.authForm()) },
+    headers: { DPoP: await dpopProof(dpop, 'POST', `${as.issuer}/token`) },
+  });
+
+  it('refuses a grant the client did not register (RFC 7591 §2), and allows it once registered', async () => {
+    const dpop = await keyPair('ES256');
+    const codeOnly = await client({ grant_types: ['authorization_code'] });
+    refused(await clientCredentials(codeOnly, dpop), 400, 'unauthorized_client', 'RFC7591-2-grant-types');
+    const both = await client({ grant_types: ['authorization_code', 'client_credentials'] });
+    expect((await clientCredentials(both, dpop)).status).toBe(200);
+  });
+
+  it('neither registers nor advertises nor honours a grant the profile allows but this server does not implement (CIBA)', async () => {
+    const c = new RawClient(as, await keyPair());
+    const res = await c.register({ grant_types: ['authorization_code', CIBA] });
+    expect(res.status, res.text).toBe(400);
+    expect(res.json.error).toBe('invalid_client_metadata');
+    expect(res.json.error_description).toContain(`does not implement '${CIBA}'`);
+    const discovery = await c.request('/.well-known/openid-configuration');
+    expect(discovery.json.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
+    // A client stored with the grant (registered before this check, say) still gets no token.
+    const stored = await client();
+    const record = (await as.ctx.store.get<{ metadata: Record<string, unknown> }>('client', stored.clientId))!;
+    await as.ctx.store.set('client', stored.clientId, { ...record, metadata: { ...record.metadata, grant_types: [...(record.metadata.grant_types as string[]), CIBA] } }, 0);
+    const answer = await clientCredentials(stored, await keyPair('ES256'), CIBA, { auth_req_id: 'any' });
+    expect(answer.status, answer.text).toBe(400);
+    expect(answer.json.error).toBe('unsupported_grant_type');
+    expect(answer.json.access_token).toBeUndefined();
+  });
+});

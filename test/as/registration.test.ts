@@ -43,6 +43,10 @@ describe('registration', () => {
     expect(http.status).toBe(400);
     expect(http.json.error).toBe('invalid_redirect_uri');
     expect(http.json.error_description).toContain('FAPI2-SP-FINAL-5.3.2.2-8-registration');
+    const fragment = await register(as, { redirect_uris: ['https://client.example/cb#done'], token_endpoint_auth_method: 'private_key_jwt', jwks: keys });
+    expect(fragment.status).toBe(400);
+    expect(fragment.json.error).toBe('invalid_redirect_uri');
+    expect(fragment.json.error_description).toContain('RFC6749-3.1.2-registration');
     const publicClient = await register(as, { redirect_uris: ['https://client.example/cb'], token_endpoint_auth_method: 'none' });
     expect(publicClient.json.error).toBe('invalid_client_metadata');
     expect(publicClient.json.error_description).toContain('FAPI2-SP-FINAL-5.3.2.1-3-registration');

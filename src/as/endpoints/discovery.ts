@@ -16,6 +16,7 @@ import type { SigningKeys } from '../keys.js';
 import { sendJson } from '../respond.js';
 import { servedSet, whyNotServed } from '../served.js';
 import { IMPLEMENTED_RESPONSE_MODES } from '../steps/authorization-response.js';
+import { IMPLEMENTED_GRANT_TYPES } from '../steps/tokens.js';
 
 export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'accounts'];
 
@@ -39,6 +40,7 @@ export function discoveryDocument(ctx: AsContext, profile: CompiledProfile, keys
   const document: Record<string, unknown> = {
     ...derived,
     response_modes_supported: (derived.response_modes_supported as string[]).filter((m) => (IMPLEMENTED_RESPONSE_MODES as readonly string[]).includes(m)),
+    ...(Array.isArray(derived.grant_types_supported) ? { grant_types_supported: (derived.grant_types_supported as string[]).filter((g) => IMPLEMENTED_GRANT_TYPES.includes(g)) } : {}),
     // Request objects by value (RFC 9101); by reference only as this server's pushed request_uris.
     request_parameter_supported: true,
     request_uri_parameter_supported: false,

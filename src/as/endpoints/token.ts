@@ -16,7 +16,9 @@ import { codeFacts, tokenFacts, type Redeemed as RedeemedFacts, type SenderConst
 import type { CodeRecord } from '../steps/authorization-response.js';
 import { authenticateClient } from '../steps/authenticate-client.js';
 import { checkDpopProof, type Proof } from '../steps/dpop.js';
-import { findRefreshToken, grantActive, mintTokens, type TokenBasis } from '../steps/tokens.js';
+import { findRefreshToken, grantActive, IMPLEMENTED_GRANT_TYPES, mintTokens, type TokenBasis } from '../steps/tokens.js';
+import { OAuthError } from '../errors.js';
+import { printable } from '../../engine/text.js';
 
 export function tokenEndpoint(ctx: AsContext) {
   return endpoint(ctx, 'token', 'api', async (x: Exchange) => {
@@ -27,6 +29,10 @@ export function tokenEndpoint(ctx: AsContext) {
     const binding = senderConstraint(x, proof);
     const redeemed = await redeem(x, form);
     enforce(x, 'token', tokenFacts(x, client, form, redeemed.facts, binding));
+    // A grant the profile lets through but this server does not implement (CIBA, say) gets no token.
+    if (!IMPLEMENTED_GRANT_TYPES.includes(form.grant_type ?? '')) {
+      throw new OAuthError('unsupported_grant_type', `this server does not implement the grant type '${printable(form.grant_type ?? '', 80)}'`);
+    }
     const minted = await mintTokens(x, client, redeemed.basis, binding, {
       refreshToken: form.grant_type === 'authorization_code' && (client.metadata.grant_types ?? []).includes('refresh_token'),
       idToken: form.grant_type === 'authorization_code' && redeemed.basis.scope.split(' ').includes('openid'),
@@ -59,7 +65,7 @@ async function redeem(x: Exchange, form: Params): Promise<Redeemed> {
     case 'refresh_token':
       return redeemRefreshToken(x, form);
     default:
-      // client_credentials, and grants the profile will refuse: the client acts for itself.
+      // client_credentials (the client acts for itself); any other grant is refused after the profile is asked.
       return { facts: {}, basis: { scope: form.scope ?? '' } };
   }
 }

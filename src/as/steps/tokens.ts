@@ -10,6 +10,9 @@ import { issueIdToken, type IssuedIdToken } from './id-token.js';
 import { GRANT_TTL_SECONDS } from './authorization-response.js';
 import type { SenderConstraint } from '../facts/token.js';
 
+/** The grants this server implements (RFC 6749 §4.1, §4.4, §6). Which of them a client may use is its profile's to say. */
+export const IMPLEMENTED_GRANT_TYPES: readonly string[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+
 export interface Confirmation {
   jkt?: string;
   'x5t#S256'?: string;
