@@ -93,6 +93,17 @@ describe('fapi-policy CLI', () => {
     expect(r.code).toBe(0);
   });
 
+  it('tests an overlay kept outside ./profiles against its base from --profiles, and only that overlay', async () => {
+    const dir = mkdtempSync(join(tmp, 'outside-'));
+    const overlay = join(dir, 'short-tokens.yaml');
+    writeFileSync(overlay, 'id: short-tokens\ntitle: Short tokens\nversion: "1"\nspec: https://example.org/short\nextends: fapi2-security\nsettings:\n  lifetimes.access_token: {value: 300}\n');
+    writeFileSync(join(dir, 'short-tokens.tests.yaml'), 'profile: short-tokens\nvectors:\n  - name: TLS 1.1\n    stage: tls\n    facts: {time: 1767225600, protocol: TLSv1.1, cipher: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, endpoint_kind: api, endpoint: token}\n    expect: deny\n    violations: [FAPI2-SP-FINAL-5.2.1-2]\n');
+    const r = await cli('test', overlay, '--profiles', 'profiles/fapi2-security.yaml', '--allow-gaps');
+    expect(r.out, r.out + r.err).toMatch(/^short-tokens: 1 vector\(s\)/m);
+    expect(r.out).not.toMatch(/^fapi2-security: /m);
+    expect(r.out).toMatch(/^1 passed, 0 failed$/m);
+  });
+
   it('compiles a profile to its effective JSON', async () => {
     const r = await cli('compile', 'fapi2-message-signing', '--json');
     const p = JSON.parse(r.out);

@@ -41,6 +41,9 @@ export async function findProfileFiles(paths: readonly string[], options: { test
     } else if (explicit || (YAML_FILE.test(path) && (options.tests || !TESTS_FILE.test(path)))) {
       if (found.length >= MAX_FILES) throw new Error(`more than ${MAX_FILES} profile files`);
       found.push(path);
+      // A profile named on its own brings its sibling vectors along when vectors are wanted.
+      const sibling = path.replace(YAML_FILE, '.tests.yaml');
+      if (explicit && options.tests && !TESTS_FILE.test(path) && sibling !== path && existsSync(sibling)) await visit(sibling, false);
     }
   };
   for (const p of paths) await visit(p, true);
