@@ -216,7 +216,7 @@ export class Registry {
    */
   addGuard(guard: SetGuard): () => void {
     this.guards.push(guard);
-    return () => this.guards.splice(this.guards.indexOf(guard), 1);
+    return () => removeOnce(this.guards, guard);
   }
 
   /** Another party counting reloads (a second server on a shared registry). */
@@ -236,7 +236,7 @@ export class Registry {
   /** Called after each swap, with the new active set. */
   onSwap(listener: (snapshot: Snapshot) => void): () => void {
     this.listeners.push(listener);
-    return () => this.listeners.splice(this.listeners.indexOf(listener), 1);
+    return () => removeOnce(this.listeners, listener);
   }
 
   private logReport(report: ReloadReport): void {
@@ -349,4 +349,10 @@ export class Registry {
     // After the queue: a watch update still running would otherwise open watchers after this.
     this.watches?.close();
   }
+}
+
+/** Removes `item` if it is still there: a second call must not splice index -1 (someone else's entry). */
+function removeOnce<T>(list: T[], item: T): void {
+  const at = list.indexOf(item);
+  if (at >= 0) list.splice(at, 1);
 }
