@@ -15,6 +15,7 @@ import { isUtf8 } from 'node:buffer';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, relative, resolve, sep } from 'node:path';
 import { CompactSign, compactVerify, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { measureKey } from '../crypto/jwk.js';
 import { findProfileFiles, readDocuments } from '../profile/files.js';
 import type { DocumentInput } from '../profile/load.js';
 import { YAML_LIMITS } from '../profile/source.js';
@@ -105,8 +106,8 @@ const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(dat
 export function algorithmForKey(jwk: JWK): BundleAlgorithm {
   let alg: BundleAlgorithm;
   if (jwk.kty === 'RSA') {
-    const bits = typeof jwk.n === 'string' ? Buffer.from(jwk.n, 'base64url').length * 8 : 0;
-    if (bits < 2048) throw new BundleError('untrusted_key', `RSA key${kidOf(jwk)} is shorter than 2048 bits`);
+    // The modulus's own length: leading zero bytes would otherwise pass a 1024-bit key as 2048.
+    if (measureKey(jwk).bits < 2048) throw new BundleError('untrusted_key', `RSA key${kidOf(jwk)} is shorter than 2048 bits`);
     alg = 'PS256';
   } else if (jwk.kty === 'EC' && jwk.crv === 'P-256') alg = 'ES256';
   else if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') alg = 'EdDSA';

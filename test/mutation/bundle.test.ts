@@ -99,6 +99,10 @@ describe('algorithmForKey', () => {
     expect(refusedNow(() => algorithmForKey(publicJwk('rsa', { modulusLength: 2040 }))).message).toBe('RSA key is shorter than 2048 bits');
     expect(refusedNow(() => algorithmForKey({ kty: 'RSA', e: 'AQAB', kid: 'no-n' })).message).toBe("RSA key 'no-n' is shorter than 2048 bits");
     expect(refusedNow(() => algorithmForKey({ kty: 'RSA', n: 7 as unknown as string, e: 'AQAB' })).code).toBe('untrusted_key');
+    // A 1024-bit modulus padded with leading zero bytes to 256 bytes is still 1024 bits.
+    const small = publicJwk('rsa', { modulusLength: 1024 });
+    const padded = Buffer.concat([Buffer.alloc(128), Buffer.from(small.n as string, 'base64url')]).toString('base64url');
+    expect(refusedNow(() => algorithmForKey({ ...small, n: padded })).message).toBe('RSA key is shorter than 2048 bits');
   });
 
   it('refuses keys on other curves and of other types', () => {
