@@ -26,6 +26,7 @@ export class MemoryStore implements Store {
   private readonly entries = new Map<string, Entry>();
   private readonly maxEntries: number;
   private readonly timer: NodeJS.Timeout | undefined;
+  private fullSweepAt = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? 1_000_000;
@@ -49,7 +50,11 @@ export class MemoryStore implements Store {
   private put(kind: Kind, key: string, value: unknown, ttlSeconds: number): void {
     const id = `${kind}\u0000${key}`;
     if (!this.entries.has(id) && this.entries.size >= this.maxEntries) {
-      void this.sweep();
+      // At most one sweep a second while full: each walks every entry, and a full store may be under a flood.
+      if (Date.now() - this.fullSweepAt >= 1000) {
+        this.fullSweepAt = Date.now();
+        void this.sweep();
+      }
       if (this.entries.size >= this.maxEntries) throw new StoreFullError(`the in-memory store holds ${this.maxEntries} records`);
     }
     // One copy on write, frozen: readers share it, and a caller that tried to change it would fail loudly.

@@ -6,7 +6,7 @@
  * power loss may lose the last transactions (SQLite's documented trade-off for WAL).
  */
 import Database from 'better-sqlite3';
-import { expiryOf, nowSeconds, type Consumed, type Kind, type Store } from './store.js';
+import { expiryOf, nowSeconds, StoreFullError, type Consumed, type Kind, type Store } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (
@@ -26,6 +26,8 @@ const LIVE = '(expires_at = 0 OR expires_at > @now)';
 export interface SqliteStoreOptions {
   /** Seconds between sweeps of expired records (default 60; 0: only on demand). */
   sweepSeconds?: number;
+  /** Most bytes the database file may hold (default 4 GiB); past it, writes fail with StoreFullError. */
+  maxBytes?: number;
 }
 
 export class SqliteStore implements Store {
@@ -38,6 +40,8 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    this.db.pragma(`max_page_count = ${Math.max(1, Math.floor((options.maxBytes ?? 4 * 1024 ** 3) / pageSize))}`);
     this.db.exec(SCHEMA);
     this.statements = this.prepare();
     const every = options.sweepSeconds ?? 60;
@@ -63,7 +67,17 @@ export class SqliteStore implements Store {
   }
 
   async set(kind: Kind, key: string, value: unknown, ttlSeconds: number): Promise<void> {
-    this.statements.set.run({ kind, key, value: JSON.stringify(value), expires: expiryOf(ttlSeconds) });
+    this.write(() => this.statements.set.run({ kind, key, value: JSON.stringify(value), expires: expiryOf(ttlSeconds) }));
+  }
+
+  /** A write the file has no room for is StoreFullError, as in the memory store (the server answers 503). */
+  private write<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_FULL') throw new StoreFullError(`the store ${this.file} is full`);
+      throw e;
+    }
   }
 
   async get<T>(kind: Kind, key: string): Promise<T | undefined> {
@@ -83,7 +97,7 @@ export class SqliteStore implements Store {
 
   async add(kind: Kind, key: string, value: unknown, ttlSeconds: number): Promise<boolean> {
     const now = nowSeconds();
-    return this.statements.add.run({ kind, key, value: JSON.stringify(value), expires: expiryOf(ttlSeconds, now), now }).changes === 1;
+    return this.write(() => this.statements.add.run({ kind, key, value: JSON.stringify(value), expires: expiryOf(ttlSeconds, now), now })).changes === 1;
   }
 
   async delete(kind: Kind, key: string): Promise<void> {

@@ -134,4 +134,40 @@ describe('durability and bounds', () => {
     expect(await store.add('jti', 'a', 1, 60)).toBe(false);
     await store.close();
   });
+
+  it('memory: while full, sweeps at most once a second, and takes new records once expired ones are swept', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2027-01-01T00:00:00Z'));
+      const store = new MemoryStore({ maxEntries: 2, sweepSeconds: 0 });
+      const sweep = vi.spyOn(store, 'sweep');
+      await store.add('jti', 'a', 1, 1);
+      await store.add('jti', 'b', 1, 60);
+      for (let i = 0; i < 5; i++) await expect(store.add('jti', `x${i}`, 1, 60)).rejects.toBeInstanceOf(StoreFullError);
+      expect(sweep).toHaveBeenCalledTimes(1);
+      vi.setSystemTime(new Date('2027-01-01T00:00:02Z'));
+      // 'a' expired: the next full write sweeps again (a second has passed) and then fits.
+      await expect(store.add('jti', 'c', 1, 60)).resolves.toBe(true);
+      expect(sweep).toHaveBeenCalledTimes(2);
+      await store.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('sqlite: refuses to grow past its byte budget with StoreFullError, and still serves what it holds', async () => {
+    const store = new SqliteStore(join(dir, 'small.sqlite'), { sweepSeconds: 0, maxBytes: 64 * 1024 });
+    const big = 'x'.repeat(4000);
+    let refused: unknown;
+    for (let i = 0; i < 100 && !refused; i++) {
+      try {
+        await store.add('jti', `k${i}`, big, 60);
+      } catch (e) {
+        refused = e;
+      }
+    }
+    expect(refused).toBeInstanceOf(StoreFullError);
+    expect(await store.get('jti', 'k0')).toBe(big);
+    await store.close();
+  });
 });
