@@ -2,7 +2,7 @@
  * What a grant allows, decided by the profile: refresh tokens bound to their client and scope,
  * request_uris used once, redirect URIs the client registered, the registered auth method.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestAs, type TestAs } from './helpers.js';
 import { REDIRECT_URI } from './flow.js';
 import { dpopProof, keyPair, pkce, RawClient, type KeyPair, type Response } from './raw.js';
@@ -179,5 +179,29 @@ describe('grant types', () => {
     expect(answer.status, answer.text).toBe(400);
     expect(answer.json.error).toBe('unsupported_grant_type');
     expect(answer.json.access_token).toBeUndefined();
+  });
+});
+
+describe('replay caches', () => {
+  it('remembers a client assertion\'s jti until it expires, and a DPoP proof\'s for as long as the profile accepts it', async () => {
+    const c = await client();
+    const dpop = await keyPair('ES256');
+    const add = vi.spyOn(as.ctx.store, 'add');
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const res = await c.request('/token', {
+        form: { grant_type: 'client_credentials', scope: 'accounts', ...(await c.authForm({ exp: now + 7200 })) },
+        headers: { DPoP: await dpopProof(dpop, 'POST', `${as.issuer}/token`) },
+      });
+      expect(res.status, res.text).toBe(200);
+      const ttlOf = (kind: string) => add.mock.calls.find(([k]) => k === kind)?.[3];
+      // Two hours, not an hour: a replay of the assertion after an hour is still caught.
+      expect(ttlOf('jti')).toBeGreaterThanOrEqual(7199);
+      expect(ttlOf('jti')).toBeLessThanOrEqual(7202);
+      // fapi2-security: proof_max_age 300 plus clock_skew.reject_future 60, plus a second of rounding.
+      expect(ttlOf('dpop_jti')).toBe(361);
+    } finally {
+      add.mockRestore();
+    }
   });
 });

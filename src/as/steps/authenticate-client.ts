@@ -23,6 +23,8 @@ export const CLIENT_AUTH_PARAMS: ReadonlySet<string> = new Set(['client_assertio
 
 const TLS_METHODS: ReadonlySet<string> = new Set(['tls_client_auth', 'self_signed_tls_client_auth']);
 
+const ASSERTION_REPLAY_WINDOW_MAX = 366 * 86_400;
+
 export async function authenticateClient(x: Exchange, form: Params, endpoint: ClientAuthEndpoint): Promise<RegisteredClient> {
   const assertion = readAssertion(form);
   const clientId = claimedClientId(form, assertion);
@@ -77,9 +79,11 @@ async function assertionFacts(x: Exchange, client: RegisteredClient, compact: st
   const verified = await x.ctx.verifier.verify(compact, decoded.header, clientKeys(client) as JWK[], algorithms);
   const jti = decoded.claims.jti;
   if (!verified || typeof jti !== 'string') return jwtFacts(decoded, verified);
-  // RFC 7523 §3 item 7: a jti is accepted once per client; remembered as long as the assertion could be.
-  const exp = typeof decoded.claims.exp === 'number' ? decoded.claims.exp : x.now;
-  const ttl = Math.min(Math.max(Math.ceil(exp - x.now) + 60, 60), 3600);
+  // RFC 7523 §3 item 7: a jti is accepted once per client, remembered until the assertion expires
+  // (the profile refuses it from exp on; one without exp is refused anyway). Beyond a year the
+  // remembered window is cut: such an assertion is the client's own weakness, not a store's burden.
+  const exp = typeof decoded.claims.exp === 'number' && Number.isFinite(decoded.claims.exp) ? decoded.claims.exp : x.now;
+  const ttl = Math.min(Math.max(Math.ceil(exp - x.now), 0) + 1, ASSERTION_REPLAY_WINDOW_MAX);
   const fresh = await x.ctx.store.add('jti', `${client.client_id}:${jti.slice(0, 512)}`, 1, ttl);
   return jwtFacts(decoded, verified, !fresh);
 }

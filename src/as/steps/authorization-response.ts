@@ -185,7 +185,7 @@ async function jarmResponse(x: Exchange, client: RegisteredClient, claims: Recor
   const allowed = (x.profile.settings.signing_algs as { authorization_response: string[] }).authorization_response;
   const alg = signingAlg(x, client.metadata.authorization_signed_response_alg, allowed);
   if (!alg || !x.ctx.keys().has(alg)) throw new OAuthError('server_error', 'the server has no key to sign authorization responses with', 500);
-  const lifetime = Math.min(600, (x.profile.settings.jarm as { max_lifetime: number }).max_lifetime);
+  const lifetime = (x.profile.settings.jarm as { max_lifetime: number }).max_lifetime;
   const compact = await x.ctx.keys().sign(alg, { ...claims, aud: client.client_id, exp: x.now + lifetime });
   return { compact, header: x.ctx.keys().headerOf(alg) };
 }

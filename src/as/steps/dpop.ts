@@ -47,9 +47,10 @@ export async function checkDpopProof(x: Exchange, context: ProofContext): Promis
   const jti = decoded.claims.jti;
   let seen: boolean | undefined;
   if (verified && typeof jti === 'string') {
-    // RFC 9449 §11.1: a proof is used once; remembered as long as its iat keeps it acceptable.
-    const maxAge = (x.profile.settings.dpop as { proof_max_age: number }).proof_max_age;
-    seen = !(await x.ctx.store.add('dpop_jti', `${jkt}:${jti.slice(0, 512)}`, 1, maxAge + 120));
+    // RFC 9449 §11.1: a proof is used once; remembered as long as its iat keeps it acceptable (an iat
+    // up to clock_skew.reject_future ahead, then proof_max_age).
+    const settings = x.profile.settings as { dpop: { proof_max_age: number }; clock_skew: { reject_future: number } };
+    seen = !(await x.ctx.store.add('dpop_jti', `${jkt}:${jti.slice(0, 512)}`, 1, settings.dpop.proof_max_age + settings.clock_skew.reject_future + 1));
   }
   enforce(x, 'dpop', dpopFacts(x, jwtFacts(decoded, verified, seen), jkt, context, expectedNonce(x, decoded.claims.nonce)));
   return { jkt };
