@@ -148,7 +148,7 @@ export async function answerWithCode(x: Exchange, client: RegisteredClient, requ
       // The front channel carries no personal claims (FAPI 1.0 Part 2 §5.2.2.1-6): those come from the token endpoint.
       sub: user.sub, scope: 'openid', code, auth_time: authTime,
       ...optional({ nonce: str(p.nonce), state, acr: requestedAcr(x, p) }),
-    }, (x.profile.settings.lifetimes as { authorization_code: number }).authorization_code * 5)
+    })
     : undefined;
   await respondToClient(x, client, p, { code, state, id_token: idToken?.compact }, idToken);
 }

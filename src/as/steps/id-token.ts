@@ -47,7 +47,9 @@ export interface IssuedIdToken {
   facts: { header: Record<string, unknown>; claims: Record<string, unknown>; signature_verified: true; jwe_header?: Record<string, string> };
 }
 
-export async function issueIdToken(x: Exchange, client: RegisteredClient, claims: IdTokenClaims, lifetime: number): Promise<IssuedIdToken> {
+/** ID tokens live as long as the client's profile says (settings.lifetimes.id_token), front channel or back. */
+export async function issueIdToken(x: Exchange, client: RegisteredClient, claims: IdTokenClaims): Promise<IssuedIdToken> {
+  const lifetime = (x.profile.settings.lifetimes as { id_token: number }).id_token;
   const alg = idTokenAlg(x, client);
   if (!alg || !x.ctx.keys().has(alg)) throw new OAuthError('server_error', `the server has no key to sign ID tokens with ${alg ?? 'any algorithm the profile allows'}`, 500);
   const user = x.ctx.users.bySub(claims.sub);

@@ -120,7 +120,7 @@ export async function mintTokens(x: Exchange, client: RegisteredClient, basis: T
       sub: basis.sub, scope: basis.scope,
       ...(basis.nonce !== undefined ? { nonce: basis.nonce } : {}), ...(basis.auth_time !== undefined ? { auth_time: basis.auth_time } : {}),
       ...(basis.acr !== undefined ? { acr: basis.acr } : {}),
-    }, lifetime);
+    });
     response.id_token = idToken.compact;
   }
   return {
