@@ -87,14 +87,14 @@ export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[]
 
 /**
  * Keys for every algorithm the set allows for what the AS signs (ID tokens, JARM responses,
- * introspection responses); returns the algorithms it made keys for.
+ * introspection responses, resource responses); returns the algorithms it made keys for.
  */
 function ensureKeys(file: KeyFileStore, snapshot: ProfileSnapshot, log: Logger): string[] {
   const settings = [...snapshot.profiles.values()].map((p) => p.settings);
-  type Signed = { id_token: string[]; authorization_response: string[]; introspection_response: string[] };
+  type Signed = { id_token: string[]; authorization_response: string[]; introspection_response: string[]; resource_response: string[] };
   const algorithms = [...new Set(settings.flatMap((s) => {
     const algs = s.signing_algs as Signed;
-    return [...algs.id_token, ...algs.authorization_response, ...algs.introspection_response];
+    return [...algs.id_token, ...algs.authorization_response, ...algs.introspection_response, ...algs.resource_response];
   }))];
   const rsaBits = Math.max(2048, ...settings.map((s) => (s.keys as { rsa_min_bits: number }).rsa_min_bits));
   const made = file.ensure(algorithms, rsaBits);

@@ -5,11 +5,13 @@
  * resource made and checked by an independent implementation (http-message-signatures).
  */
 import { createHash, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createSigner, createVerifier, httpbis } from 'http-message-signatures';
 import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import * as client from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { serveTestFile, trustingFetch, type TestAs } from './helpers.js';
+import { serveTestFile, snapshotOf, tempDir, trustingFetch, type TestAs } from './helpers.js';
 import { follow, registerClient, type Binding, type FlowClient } from './flow.js';
 import { TestPki } from './pki.js';
 
@@ -160,8 +162,9 @@ describe('HTTP message signatures at the resource (RFC 9421), checked with an in
   });
 
   /** Signs a request the way a FAPI client does (http-message-signatures, not our module), and sends it. */
-  async function signedCall(method: 'GET' | 'POST', path: string, options: { body?: string; fields?: string[]; tag?: string; created?: Date; key?: KeyObject } = {}) {
-    const headers: Record<string, string> = { authorization: `Bearer ${accessToken}` };
+  async function signedCall(method: 'GET' | 'POST', path: string, options: { body?: string; fields?: string[]; tag?: string; created?: Date; key?: KeyObject; caller?: { client: FlowClient; token: string } } = {}) {
+    const caller = options.caller ?? { client: c, token: accessToken };
+    const headers: Record<string, string> = { authorization: `Bearer ${caller.token}` };
     if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-digest'] = `sha-256=:${createHash('sha256').update(options.body).digest('base64')}:`;
@@ -169,10 +172,10 @@ describe('HTTP message signatures at the resource (RFC 9421), checked with an in
     const request = { method, url: `${as.issuer}${path}`, headers };
     const fields = options.fields ?? ['@method', '@target-uri', 'authorization', ...(options.body !== undefined ? ['content-digest'] : [])];
     const signed = await httpbis.signMessage({
-      key: createSigner(options.key ?? KeyObject.from(c.signingKey!.privateKey as never), 'ecdsa-p256-sha256', 'sig-1'),
+      key: createSigner(options.key ?? KeyObject.from(caller.client.signingKey!.privateKey as never), 'ecdsa-p256-sha256', 'sig-1'),
       fields, params: ['created', 'keyid', 'tag'], paramValues: { tag: options.tag ?? 'fapi-2-request', ...(options.created ? { created: options.created } : {}) },
     }, request);
-    const response = await c.fetch(request.url, { method, headers: signed.headers as Record<string, string>, ...(options.body !== undefined ? { body: options.body } : {}) });
+    const response = await caller.client.fetch(request.url, { method, headers: signed.headers as Record<string, string>, ...(options.body !== undefined ? { body: options.body } : {}) });
     return { request: signed, response, text: await response.text() };
   }
 
@@ -203,6 +206,24 @@ describe('HTTP message signatures at the resource (RFC 9421), checked with an in
     expect(response.status, text).toBe(201);
     expect(JSON.parse(text).data.initiation).toEqual({ amount: '10.00', currency: 'EUR' });
     expect(await responseVerifies(request, response)).toBe(true);
+  });
+
+  it('signs answers with an algorithm of the client\'s profile (settings.signing_algs.resource_response)', async () => {
+    const algOf = (response: globalThis.Response) => serverKeys.keys.find((k) => k.kid === /keyid="([^"]+)"/.exec(response.headers.get('signature-input') ?? '')?.[1])?.alg;
+    expect(algOf((await signedCall('GET', '/api/accounts')).response)).toBe('ES256');
+    const dir = tempDir();
+    writeFileSync(join(dir, 'ms-ps256.yaml'), 'id: ms-ps256\ntitle: Message Signing, PS256 responses\nversion: "1"\nspec: https://example.org/ms\nextends: fapi2-message-signing\nsettings:\n  signing_algs.resource_response: {subset_of: [PS256]}\n');
+    const before = as.snapshot;
+    as.setSnapshot(await snapshotOf(['profiles', dir]));
+    try {
+      const ps = await messageSigningClient('mtls', { fapi_profile: 'ms-ps256', fapi_signed_resource_requests: true });
+      const token = (await signedFlow(ps)).tokens.access_token;
+      const { response, text } = await signedCall('GET', '/api/accounts', { caller: { client: ps, token } });
+      expect(response.status, text).toBe(200);
+      expect(algOf(response)).toBe('PS256');
+    } finally {
+      as.setSnapshot(before);
+    }
   });
 
   it('refuses with 401 and the clause: no signature from a client that registered for them, another key, a wrong tag, missing coverage, a stale created, an uncovered digest', async () => {

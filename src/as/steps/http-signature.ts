@@ -70,7 +70,7 @@ export function wantsSignedResponse(client: RegisteredClient | undefined, signed
  */
 export async function signResponse(x: Exchange, signed: SignedResourceRequest, status: number, body: string): Promise<Record<string, string>> {
   // Algorithms with an RFC 9421 registry name first: a verifier knows them without out-of-band agreement.
-  const allowed = (x.profile.settings.signing_algs as { id_token: string[] }).id_token.filter((a) => VERIFIABLE.includes(a));
+  const allowed = (x.profile.settings.signing_algs as { resource_response: string[] }).resource_response.filter((a) => VERIFIABLE.includes(a));
   const alg = signingAlg(x, undefined, [...allowed.filter((a) => a in REGISTRY_NAMES), ...allowed.filter((a) => !(a in REGISTRY_NAMES))]);
   const key = alg ? x.ctx.keys().keyFor(alg) : undefined;
   if (!alg || !key) throw new Error('the server has no key to sign resource responses with');
