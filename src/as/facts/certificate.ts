@@ -35,10 +35,24 @@ function fromHeader(x: Exchange): Presented | undefined {
   }
 }
 
+/**
+ * A keep-alive connection presents one certificate for many requests: parsed once per connection.
+ * Keyed by its fingerprint too, so a TLS 1.2 renegotiation with another certificate is parsed afresh.
+ */
+const byConnection = new WeakMap<object, { fingerprint: string; presented: Presented }>();
+
 function fromSocket(x: Exchange): Presented | undefined {
   const socket = x.req.socket as Partial<TLSSocket>;
   const peer = socket.getPeerX509Certificate?.();
   if (!peer) return undefined;
+  const known = byConnection.get(socket);
+  if (known && known.fingerprint === peer.fingerprint256) return known.presented;
+  const presented = parsedPeer(peer);
+  byConnection.set(socket, { fingerprint: peer.fingerprint256, presented });
+  return presented;
+}
+
+function parsedPeer(peer: X509Certificate): Presented {
   try {
     return { certificate: parseCertificate(peer), chain: chainOf(peer) };
   } catch (e) {
