@@ -113,6 +113,16 @@ describe('request_uri and redirect_uri', () => {
     expect(back.searchParams.get('code')).toBeNull();
   });
 
+  it('an approved pushed request is decided once (the atomic use asks again only when it learns of another use)', async () => {
+    const allowed = () => Number(/^fapi_policy_as_decisions_total\{profile="fapi2-security",stage="authorization",decision="allow"\} (\d+)$/m.exec(as.ctx.metrics.render())?.[1] ?? 0);
+    const c = await client();
+    const { res } = await push(c);
+    const before = allowed();
+    const first = await c.request(`/authorize?${new URLSearchParams({ client_id: c.clientId, request_uri: res.json.request_uri as string })}`);
+    expect(new URL(first.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+    expect(allowed() - before).toBe(1);
+  });
+
   it('a redirect_uri the client did not register is refused at PAR, so no one is sent to it', async () => {
     const c = await client();
     const { res } = await push(c, { redirect_uri: 'https://attacker.example/cb' });

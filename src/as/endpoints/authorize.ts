@@ -111,7 +111,11 @@ export async function completeAuthorization(x: Exchange, client: RegisteredClien
   const pushed = request.pushed?.request;
   if (pushed) {
     const consumed = await consumePushedRequest(x, pushed.request_uri);
-    enforce(x, 'authorization', authorizationFacts(x, client, { ...request, pushed: { request: consumed?.pushed, usedBefore: consumed?.replayed ?? true } }, receivedAt));
+    const usedBefore = consumed?.replayed ?? true;
+    // Asked again only when the atomic use learned what the first judgement could not (another use in between).
+    if (usedBefore !== request.pushed?.usedBefore) {
+      enforce(x, 'authorization', authorizationFacts(x, client, { ...request, pushed: { request: consumed?.pushed, usedBefore } }, receivedAt));
+    }
   }
   await answerWithCode(x, client, { params: request.params, ...(pushed?.dpop_jkt ? { dpopJkt: pushed.dpop_jkt } : {}) }, user, authTime);
   logExchange(x, 'authorization', undefined, 'code issued');
