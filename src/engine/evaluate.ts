@@ -75,24 +75,28 @@ const PASSED: Outcome = { kind: 'passed' };
 const NOT_APPLICABLE: Outcome = { kind: 'not_applicable' };
 
 function runRule(stage: CompiledStage, index: number, rule: CompiledRule, facts: Facts, slots: unknown[], role: ServerRole): Outcome {
-  const refused = (message: string, path: string): Violation => violation(rule, message, path, rule.error, rule.status ?? oauthStatus(rule.error, role));
   try {
     if (!stage.applies(index, slots)) return NOT_APPLICABLE;
     if (truthy(rule.test(rule.input === 'slots' ? slots : facts))) return PASSED;
     const failure = rule.failure();
     const message = failure.detail ? `${rule.message} (${failure.detail})` : rule.message;
-    return { kind: 'failed', violation: refused(message, failure.path), detail: failure.detail };
+    return { kind: 'failed', violation: refused(rule, role, message, failure.path), detail: failure.detail };
   } catch (e) {
     if (e instanceof MissingFactError) {
-      return { kind: 'missing_fact', violation: refused(`${rule.message} (missing fact ${e.pointer})`, e.pointer), detail: e.message };
+      return { kind: 'missing_fact', violation: refused(rule, role, `${rule.message} (missing fact ${e.pointer})`, e.pointer), detail: e.message };
     }
     if (e instanceof MalformedFactError) {
-      return { kind: 'missing_fact', violation: refused(`${rule.message} (malformed fact: ${e.message})`, e.pointer ?? ''), detail: e.message };
+      return { kind: 'missing_fact', violation: refused(rule, role, `${rule.message} (malformed fact: ${e.message})`, e.pointer ?? ''), detail: e.message };
     }
     // The engine broke, not the request: the refusal is the server's own error.
     const detail = `evaluation failed: ${(e as Error)?.message ?? String(e)}`;
     return { kind: 'error', violation: violation(rule, `${rule.message} (${detail})`, '', 'server_error', oauthStatus('server_error')), detail };
   }
+}
+
+/** The rule's own refusal: its error, and its status (declared, else the error's for this role). */
+function refused(rule: CompiledRule, role: ServerRole, message: string, path: string): Violation {
+  return violation(rule, message, path, rule.error, rule.status ?? oauthStatus(rule.error, role));
 }
 
 function violation(rule: CompiledRule, message: string, path: string, error: OAuthError, status: number): Violation {
