@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { invalidRequest, OAuthError } from './errors.js';
+import { readBody as readRequestBody, undecodedCoding } from '../net/body.js';
 import { credentialHash } from './steps/credentials.js';
 
 export const FORM_MAX_BYTES = 64 * 1024;
@@ -17,28 +18,15 @@ function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** The raw body, refused past `max` bytes and when it carries a content coding we do not decode. */
+/** The raw body (src/net/body.ts), refused past `max` bytes and while it carries a coding not decoded here. */
 export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const coding = req.headers['content-encoding'];
-  if (coding && coding.toLowerCase() !== 'identity') return Promise.reject(new OAuthError('invalid_request', `Content-Encoding ${coding.slice(0, 32)} is not supported`, 415));
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > max) return Promise.reject(new OAuthError('invalid_request', `request body is larger than ${max} bytes`, 413));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new OAuthError('invalid_request', `request body is larger than ${max} bytes`, 413));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
-    req.on('error', () => reject(invalidRequest('the request body could not be read')));
-  });
+  const coding = undecodedCoding(req);
+  if (coding !== undefined) return Promise.reject(new OAuthError('invalid_request', `content coding ${safeName(coding)} is not supported`, 415, { 'Accept-Encoding': 'identity' }));
+  return new Promise((resolve, reject) => readRequestBody(req, max, (problem, body) => {
+    if (problem === 'too_large') reject(new OAuthError('invalid_request', `request body is larger than ${max} bytes`, 413));
+    else if (problem === 'unreadable') reject(invalidRequest('the request body could not be read'));
+    else resolve(body as Buffer);
+  }));
 }
 
 /**
@@ -58,27 +46,33 @@ export function parseParams(text: string, where: string): Params {
 
 const safeName = (name: string) => `'${name.replace(/[^\x20-\x7e]/g, '?').slice(0, 64)}'`;
 
+/** 415 unless the request's media type is `type` (parameters such as charset aside). */
+export function requireMediaType(req: IncomingMessage, type: string, message = `Content-Type must be ${type}`): void {
+  if (mediaType(req) !== type) throw new OAuthError('invalid_request', message, 415);
+}
+
+/** JSON text as a value; invalid_request when it is not JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidRequest('the request body is not valid JSON');
+  }
+}
+
 /** An application/x-www-form-urlencoded body, as the back-channel endpoints take. */
 export async function readForm(req: IncomingMessage, options: { anyMethod?: boolean } = {}): Promise<Params> {
   if (req.method !== 'POST' && !options.anyMethod) throw new OAuthError('invalid_request', 'use POST', 405, { Allow: 'POST' });
   if (options.anyMethod && req.method !== 'POST' && !req.headers['content-type']) return Object.create(null) as Params;
-  if (mediaType(req) !== 'application/x-www-form-urlencoded') {
-    throw new OAuthError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded', 415);
-  }
+  requireMediaType(req, 'application/x-www-form-urlencoded');
   const body = await readBody(req, FORM_MAX_BYTES);
   return parseParams(body.toString('utf8'), 'form');
 }
 
 /** A JSON object body (dynamic client registration). */
 export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  if (mediaType(req) !== 'application/json') throw new OAuthError('invalid_request', 'Content-Type must be application/json', 415);
-  const text = (await readBody(req, JSON_MAX_BYTES)).toString('utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw invalidRequest('the request body is not valid JSON');
-  }
+  requireMediaType(req, 'application/json');
+  const value = parseJson((await readBody(req, JSON_MAX_BYTES)).toString('utf8'));
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidRequest('the request body must be a JSON object');
   return value as Record<string, unknown>;
 }

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { quote } from '../engine/text.js';
 import { HttpError, badRequest } from './errors.js';
+import { readBody as readRequestBody, undecodedCoding } from '../net/body.js';
 
 export interface Limits {
   /** Largest request body accepted, in bytes. */
@@ -57,48 +58,18 @@ export function requireJson(req: IncomingMessage): void {
  * for a transfer coding, so that one answer covers every coding that is not decoded).
  */
 export function requireIdentityCoding(req: IncomingMessage): void {
-  const codings = [...codingsOf(req.headers['content-encoding']), ...codingsOf(req.headers['transfer-encoding'])];
-  const coded = codings.find((c) => c !== 'identity' && c !== 'chunked');
+  const coded = undecodedCoding(req);
   if (coded === undefined) return;
   throw new HttpError(415, 'unsupported_media_type', `content coding ${quote(coded)} is not supported; send the JSON body uncoded`, undefined, { 'Accept-Encoding': 'identity' });
 }
 
-const codingsOf = (header: string | undefined) => (header ?? '').split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
-
-/**
- * Reads the whole body, refusing it as soon as it passes `max` bytes (before, when Content-Length
- * says so). Callback style: the decision is answered in the same tick the body ends, no promise hop.
- */
+/** The whole body (src/net/body.ts), its problems as this service's errors. */
 export function readBody(req: IncomingMessage, max: number, done: (error: HttpError | null, body?: Buffer) => void): void {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > max) return done(tooLarge(max));
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const onData = (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= max) {
-      chunks.push(chunk);
-      return;
-    }
-    cleanup();
-    done(tooLarge(max));
-  };
-  const onEnd = () => {
-    cleanup();
-    done(null, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-  };
-  const onError = () => {
-    cleanup();
-    done(badRequest('the request body could not be read'));
-  };
-  const cleanup = () => {
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('error', onError);
-  };
-  req.on('data', onData);
-  req.on('end', onEnd);
-  req.on('error', onError);
+  readRequestBody(req, max, (problem, body) => {
+    if (problem === 'too_large') done(tooLarge(max));
+    else if (problem === 'unreadable') done(badRequest('the request body could not be read'));
+    else done(null, body);
+  });
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

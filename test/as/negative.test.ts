@@ -113,6 +113,22 @@ describe('pushed authorization requests', () => {
     expect((await c.request('/par', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(415);
   });
 
+  it('answers 415 to a body sent with a coding it does not decode, transfer codings included', async () => {
+    const statusOf = (headers: string) => new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: as.port, servername: 'localhost', ca: as.certificate }, () => {
+        socket.write(`POST /par HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n${headers}Connection: close\r\n\r\n0\r\n\r\n`);
+      });
+      let text = '';
+      socket.setTimeout(5000, () => socket.destroy(new Error('timeout')));
+      socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+      socket.on('end', () => resolve(text.split('\r\n')[0] ?? ''));
+      socket.on('error', reject);
+    });
+    expect(await statusOf('Transfer-Encoding: gzip, chunked\r\n')).toMatch(/^HTTP\/1\.1 415 /);
+    expect(await statusOf('Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n')).toMatch(/^HTTP\/1\.1 415 /);
+    expect(await statusOf('Transfer-Encoding: chunked\r\n')).toMatch(/^HTTP\/1\.1 401 /);
+  });
+
   it('refuses a parameter sent twice (RFC 6749 §3.1)', async () => {
     const auth = new URLSearchParams(await c.authForm()).toString();
     const res = await c.request('/par', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `scope=openid&scope=accounts&client_id=${c.clientId}&${auth}` });

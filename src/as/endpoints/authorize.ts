@@ -14,7 +14,7 @@ import type { AsContext } from '../context.js';
 import { invalidRequest, OAuthError } from '../errors.js';
 import { asOAuthError, enforce, logExchange, runExchange, type Exchange, type Handler } from '../exchange.js';
 import { authorizationFacts, type AuthorizationRequest } from '../facts/authorization.js';
-import { parseParams, queryParams, readBody, FORM_MAX_BYTES, type Params } from '../http.js';
+import { queryParams, readForm, type Params } from '../http.js';
 import { answerWithCode, redirectError } from '../steps/authorization-response.js';
 import { authorizationParams } from '../steps/authorization-params.js';
 import { checkTls } from '../steps/tls.js';
@@ -96,10 +96,7 @@ function redirectsToClient(client: RegisteredClient, request: AuthorizationReque
 async function requestParams(req: IncomingMessage): Promise<Params> {
   if (req.method === 'GET') return queryParams(req);
   if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use GET or POST', 405, { Allow: 'GET, POST' });
-  if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
-    throw new OAuthError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded', 415);
-  }
-  return parseParams((await readBody(req, FORM_MAX_BYTES)).toString('utf8'), 'form');
+  return readForm(req);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { AsContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { endpoint, type Exchange } from '../exchange.js';
 import { sendJson, sendText } from '../respond.js';
-import { JSON_MAX_BYTES, readBody } from '../http.js';
+import { JSON_MAX_BYTES, parseJson, readBody, requireMediaType } from '../http.js';
 import { signResponse, wantsSignedResponse } from '../steps/http-signature.js';
 import { authorizeResourceRequest, type AuthorizedRequest } from '../steps/access-token.js';
 
@@ -45,17 +45,10 @@ export function accountsEndpoint(ctx: AsContext) {
 export function paymentsEndpoint(ctx: AsContext) {
   return endpoint(ctx, 'resource', 'resource', async (x: Exchange) => {
     interactionId(x);
-    if ((x.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') {
-      throw new OAuthError('invalid_request', 'send the payment as application/json', 415);
-    }
+    requireMediaType(x.req, 'application/json', 'send the payment as application/json');
     const body = await readBody(x.req, JSON_MAX_BYTES);
     const authorized = await authorizeResourceRequest(x, ctx.config.urls.payments, body);
-    let payment: unknown;
-    try {
-      payment = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new OAuthError('invalid_request', 'the body is not JSON', 400);
-    }
+    const payment = parseJson(body.toString('utf8'));
     await answer(x, authorized, 201, { data: { payment_id: randomUUID(), status: 'AcceptedSettlementInProcess', initiation: payment }, meta: { client_id: authorized.record.client_id } });
   });
 }
