@@ -148,10 +148,6 @@ export class SigningKeys {
     return new SigningKeys(active, { keys: stored.map(publicJwk) }, measurements);
   }
 
-  algorithms(): string[] {
-    return [...this.active.keys()];
-  }
-
   has(alg: string): boolean {
     return this.active.has(alg);
   }
@@ -161,16 +157,14 @@ export class SigningKeys {
     return this.active.get(alg);
   }
 
-  /** The JWS header the active key for `alg` signs with, for the facts of what the server sends. */
-  headerOf(alg: string): { alg: string; kid?: string } {
-    const kid = this.active.get(alg)?.kid;
-    return { alg, ...(kid ? { kid } : {}) };
-  }
-
-  /** Signs a JWT with the active key for `alg`; `typ` names the media type where a spec gives one. */
-  async sign(alg: string, payload: JWTPayload, typ?: string): Promise<string> {
+  /**
+   * Signs a JWT with the active key for `alg`; `typ` names the media type where a spec gives one.
+   * Returns the header it signed with too: the facts of what the server sends describe that header.
+   */
+  async sign(alg: string, payload: JWTPayload, typ?: string): Promise<{ compact: string; header: Record<string, string> }> {
     const key = this.active.get(alg);
     if (!key) throw new Error(`no active signing key for ${alg}`);
-    return new SignJWT(payload).setProtectedHeader({ alg, kid: key.kid, ...(typ ? { typ } : {}) }).sign(key.key);
+    const header = { alg, kid: key.kid, ...(typ ? { typ } : {}) };
+    return { compact: await new SignJWT(payload).setProtectedHeader(header).sign(key.key), header };
   }
 }

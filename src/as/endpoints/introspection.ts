@@ -68,10 +68,11 @@ function describe(x: Exchange, found: Found | undefined, active: boolean): Recor
 /** RFC 9701 §5: the answer inside a JWT the AS signs, addressed to the caller. */
 async function sendSigned(x: Exchange, client: RegisteredClient, registered: string | undefined, answer: Record<string, unknown>): Promise<void> {
   const alg = signingAlg(x, registered, (x.profile.settings.signing_algs as { introspection_response: string[] }).introspection_response);
-  if (alg === undefined || !x.ctx.keys().has(alg)) {
+  const keys = x.ctx.keys();
+  if (alg === undefined || !keys.has(alg)) {
     throw new OAuthError('invalid_request', `the server has no key to sign introspection responses with ${alg ?? 'an algorithm this profile allows'}; register an introspection_signed_response_alg from introspection_signing_alg_values_supported`);
   }
-  const jwt = await x.ctx.keys().sign(alg, { iss: x.ctx.config.issuer, aud: client.client_id, iat: x.now, token_introspection: answer }, 'token-introspection+jwt');
+  const { compact: jwt } = await keys.sign(alg, { iss: x.ctx.config.issuer, aud: client.client_id, iat: x.now, token_introspection: answer }, 'token-introspection+jwt');
   sendText(x.res, 200, jwt, 'application/token-introspection+jwt');
 }
 

@@ -184,10 +184,10 @@ export async function respondToClient(x: Exchange, client: RegisteredClient, par
 async function jarmResponse(x: Exchange, client: RegisteredClient, claims: Record<string, string>): Promise<{ compact: string; header: Record<string, unknown> }> {
   const allowed = (x.profile.settings.signing_algs as { authorization_response: string[] }).authorization_response;
   const alg = signingAlg(x, client.metadata.authorization_signed_response_alg, allowed);
-  if (!alg || !x.ctx.keys().has(alg)) throw new OAuthError('server_error', 'the server has no key to sign authorization responses with', 500);
+  const keys = x.ctx.keys();
+  if (!alg || !keys.has(alg)) throw new OAuthError('server_error', 'the server has no key to sign authorization responses with', 500);
   const lifetime = (x.profile.settings.jarm as { max_lifetime: number }).max_lifetime;
-  const compact = await x.ctx.keys().sign(alg, { ...claims, aud: client.client_id, exp: x.now + lifetime });
-  return { compact, header: x.ctx.keys().headerOf(alg) };
+  return keys.sign(alg, { ...claims, aud: client.client_id, exp: x.now + lifetime });
 }
 
 /** OAuth 2.0 Form Post Response Mode: a page that posts the parameters to the redirect URI at once. */

@@ -51,7 +51,9 @@ export interface IssuedIdToken {
 export async function issueIdToken(x: Exchange, client: RegisteredClient, claims: IdTokenClaims): Promise<IssuedIdToken> {
   const lifetime = (x.profile.settings.lifetimes as { id_token: number }).id_token;
   const alg = idTokenAlg(x, client);
-  if (!alg || !x.ctx.keys().has(alg)) throw new OAuthError('server_error', `the server has no key to sign ID tokens with ${alg ?? 'any algorithm the profile allows'}`, 500);
+  // One key set for the whole token: a rotation in between must not leave half of it behind.
+  const keys = x.ctx.keys();
+  if (!alg || !keys.has(alg)) throw new OAuthError('server_error', `the server has no key to sign ID tokens with ${alg ?? 'any algorithm the profile allows'}`, 500);
   const user = x.ctx.users.bySub(claims.sub);
   const scopes = new Set(claims.scope.split(' '));
   const payload = {
@@ -64,8 +66,8 @@ export async function issueIdToken(x: Exchange, client: RegisteredClient, claims
     ...(user && scopes.has('profile') ? { name: user.name } : {}),
     ...(user && scopes.has('email') ? { email: user.email } : {}),
   };
-  const signed = await x.ctx.keys().sign(alg, payload);
-  const facts = { header: x.ctx.keys().headerOf(alg), claims: payload, signature_verified: true as const };
+  const { compact: signed, header } = await keys.sign(alg, payload);
+  const facts = { header, claims: payload, signature_verified: true as const };
   const encrypted = await encryptForClient(client, signed);
   return { compact: encrypted?.compact ?? signed, facts: encrypted ? { ...facts, jwe_header: encrypted.header } : facts };
 }
