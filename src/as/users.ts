@@ -49,10 +49,6 @@ export class Users {
     return new Users(new Map(data.users.map((u) => [u.username, u])));
   }
 
-  static of(users: ReadonlyArray<User & { password: string }>): Users {
-    return new Users(new Map(users.map((u) => [u.username, { ...u, password: hashPassword(u.password) }])));
-  }
-
   /** The user when the password is right; undefined otherwise (same work either way). */
   authenticate(username: string, password: string): User | undefined {
     const user = this.users.get(username);
