@@ -752,33 +752,12 @@ async function verifyOne(alg: Algorithm, jwk: JWK, data: Uint8Array, signature: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// FAPI 2.0 HTTP Signatures (draft -01) §5.3: what each side signs and requires
+// FAPI 2.0 HTTP Signatures (draft -01) §5.3: what the resource server signs. What it requires of a
+// signed request is the profile's to say (fapi2-message-signing, rules FAPI2-MS-ID1-5.6.1.2-*).
 
-export const FAPI_REQUEST_TAG = 'fapi-2-request';
 export const FAPI_RESPONSE_TAG = 'fapi-2-response';
-/** §5.3.1.2 item 6 recommends one minute. */
-export const FAPI_MAX_AGE = 60;
 
 const has = (message: HttpMessage, name: string) => fieldLines(message.headers, name) !== undefined;
-
-/** §5.3.1.1 items 2, 3, 6-8: what a client covers in a resource request (set Content-Digest first when there is a body). */
-export function fapiRequestComponents(request: HttpRequestMessage): ComponentSpec[] {
-  return ['@method', '@target-uri', 'authorization', ...(has(request, 'dpop') ? ['dpop'] : []), ...(has(request, 'content-digest') ? ['content-digest'] : [])];
-}
-
-/**
- * §5.3.1.2 items 4-8: what a resource server requires of a signed request whose content is
- * `body` (empty when there is none). Spread into VerifyOptions with the keys and algorithms.
- */
-export function fapiRequestRequirements(request: HttpRequestMessage, body: Uint8Array): Pick<VerifyOptions, 'tag' | 'components' | 'requireCreated' | 'maxAge' | 'body'> {
-  return {
-    tag: FAPI_REQUEST_TAG,
-    components: ['@method', '@target-uri', 'authorization', ...(has(request, 'dpop') ? ['dpop'] : []), ...(body.length > 0 ? ['content-digest'] : [])],
-    requireCreated: true,
-    maxAge: FAPI_MAX_AGE,
-    body,
-  };
-}
 
 /**
  * §5.3.2.1 items 2-4, 7: what a resource server covers in its response: @status, its
@@ -796,23 +775,4 @@ export function fapiResponseComponents(request: HttpRequestMessage, response: Ht
     ...(has(request, 'content-digest') ? [fromRequest('content-digest')] : []),
     ...(requestLabel === undefined ? [] : [fromRequest('signature', requestLabel), fromRequest('signature-input', requestLabel)]),
   ];
-}
-
-/**
- * §5.3.2.2 items 3-5, plus the request linkage §5.3.2.1 item 2 obliges the server to sign: what
- * a client requires of a signed response whose content is `body`. With `requestSigned`, the
- * request's Signature and Signature-Input must be covered too (§5.3.2.1 item 3).
- */
-export function fapiResponseRequirements(body: Uint8Array, requestSigned = false): Pick<VerifyOptions, 'tag' | 'components' | 'requireCreated' | 'body'> {
-  const fromRequest = (name: string) => ({ name, req: true });
-  return {
-    tag: FAPI_RESPONSE_TAG,
-    components: [
-      '@status', fromRequest('@method'), fromRequest('@target-uri'),
-      ...(body.length > 0 ? ['content-digest'] : []),
-      ...(requestSigned ? [fromRequest('signature'), fromRequest('signature-input')] : []),
-    ],
-    requireCreated: true,
-    body,
-  };
 }

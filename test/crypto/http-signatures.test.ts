@@ -2,8 +2,9 @@ import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyOb
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { contentDigest } from '../../src/crypto/content-digest.js';
+import { fapiRequestComponents, fapiRequestRequirements, fapiResponseRequirements, FAPI_REQUEST_TAG } from './fapi-http-signatures.js';
 import {
-  fapiRequestComponents, fapiRequestRequirements, fapiResponseComponents, fapiResponseRequirements, FAPI_REQUEST_TAG, FAPI_RESPONSE_TAG,
+  fapiResponseComponents, FAPI_RESPONSE_TAG,
   fieldsFromRawHeaders, HttpSignatureError, LIMITS, signatureBase, signMessage, verifyMessage,
   type ComponentSpec, type HttpFields, type HttpRequestMessage, type HttpResponseMessage, type SignatureVerification, type VerifyOptions,
 } from '../../src/crypto/http-signatures.js';
