@@ -10,7 +10,7 @@ import type { Settings, Waiver } from '../engine/types.js';
 import { baseOf, extendsPath, type ProfileDoc, type Report } from './documents.js';
 import { applyPolicy, type PolicyOperators } from './policy.js';
 import { compareSetting, describeKind } from './refine.js';
-import { settingCeilingProblems, settingsSchemaProblems, SETTING_KINDS } from './schema.js';
+import { resolvedSettingsProblems, setSetting, SETTING_KINDS } from './schema.js';
 import { pointerToPath, positionOf, type Source } from './source.js';
 
 /** Where a rule was written: the profile, its source and its index under `rules`. */
@@ -102,7 +102,7 @@ function overlaySettings(doc: ProfileDoc, source: Source, base: ResolvedProfile,
       ok = false;
       continue;
     }
-    setIn(settings, segments, applied.value);
+    setSetting(settings, path, applied.value);
     moved.set(path, { from: before, to: applied.value });
     if (compareSetting(kind, before, applied.value) !== 'looser') continue;
     if (waived.has(path)) {
@@ -113,8 +113,7 @@ function overlaySettings(doc: ProfileDoc, source: Source, base: ResolvedProfile,
       `settings.${path}: ${doc.id} loosens ${base.id}: ${JSON.stringify(before)} -> ${JSON.stringify(applied.value)}; ${describeKind(kind)}. Add a waive: entry with a reason to allow it.`);
     ok = false;
   }
-  const problems = settingsSchemaProblems(settings);
-  for (const p of problems.length ? problems : settingCeilingProblems(settings)) {
+  for (const p of resolvedSettingsProblems(settings)) {
     report(source, ['settings', pointerToPath(p.pointer).join('.')], `resolved settings: ${p.message}`);
     ok = false;
   }
@@ -158,8 +157,3 @@ function record(doc: ProfileDoc, source: Source, index: number, values: { from?:
   return { ...w, profile: doc.id, file: source.file, ...positionOf(source, ['waive', index]), ...values };
 }
 
-function setIn(root: Record<string, unknown>, segments: string[], value: unknown): void {
-  let node = root;
-  for (const s of segments.slice(0, -1)) node = node[s] as Record<string, unknown>;
-  node[segments[segments.length - 1] as string] = value;
-}

@@ -139,3 +139,17 @@ export function settingCeilingProblems(settings: unknown): SchemaProblem[] {
   }
   return out;
 }
+
+/** Problems of a whole settings object: the schema's, else (once its shape is right) the ceilings between settings. */
+export function resolvedSettingsProblems(settings: unknown): SchemaProblem[] {
+  const problems = settingsSchemaProblems(settings);
+  return problems.length ? problems : settingCeilingProblems(settings);
+}
+
+/** Sets the leaf setting at a dotted path (its parents exist: the settings schema requires them). */
+export function setSetting(settings: Record<string, unknown>, path: string, value: unknown): void {
+  const segments = path.split('.');
+  let node = settings;
+  for (const s of segments.slice(0, -1)) node = node[s] as Record<string, unknown>;
+  node[segments[segments.length - 1] as string] = value;
+}

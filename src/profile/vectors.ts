@@ -8,7 +8,7 @@ import { walk } from '../engine/logic/node.js';
 import type { Decision, Stage } from '../engine/types.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { ProfileSet } from './load.js';
-import { settingCeilingProblems, settingsSchemaProblems, SETTING_KINDS } from './schema.js';
+import { resolvedSettingsProblems, setSetting, SETTING_KINDS } from './schema.js';
 import { positionOf, type Source } from './source.js';
 
 export interface TestVector {
@@ -199,12 +199,9 @@ function compileVariant(profile: CompiledProfile, changes: Record<string, unknow
   const settings = structuredClone(profile.resolved.settings) as Record<string, unknown>;
   for (const [path, value] of Object.entries(changes)) {
     if (!SETTING_KINDS.has(path)) return `settings: unknown setting '${path}'`;
-    const segments = path.split('.');
-    let node = settings;
-    for (const s of segments.slice(0, -1)) node = node[s] as Record<string, unknown>;
-    node[segments[segments.length - 1] as string] = value;
+    setSetting(settings, path, value);
   }
-  const problem = [...settingsSchemaProblems(settings), ...settingCeilingProblems(settings)][0];
+  const problem = resolvedSettingsProblems(settings)[0];
   if (problem) return `settings: ${problem.pointer} ${problem.message}`;
   try {
     return new CompiledProfile({ ...profile.resolved, settings });
