@@ -40,3 +40,6 @@ export function alignedTable(head: readonly string[], rows: readonly string[][],
   const line = (cells: readonly string[]) => cells.map((c, i) => (right[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
   return [line(head), ...rows.map(line)];
 }
+
+/** "1 rule", "2 rules": a count with its noun. */
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;

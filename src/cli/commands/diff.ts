@@ -3,7 +3,7 @@ import { diffProfiles, type ProfileDiff, type SettingChange } from '../../profil
 import { parse } from '../args.js';
 import { EXIT, loadFor, profileDirs, requireProfile, UsageError, type Io } from '../context.js';
 import type { Command } from './command.js';
-import { describeWaiver, json, showValue } from '../output.js';
+import { describeWaiver, json, plural, showValue } from '../output.js';
 
 export const diff: Command = {
   name: 'diff',
@@ -51,7 +51,6 @@ function meaning(s: SettingChange): string {
 /** Rules read in the order a flow meets their stages (discovery first). */
 const stageOrder = (r: { stages?: readonly string[] }) => (r.stages?.length ? STAGES.indexOf(r.stages[0] as Stage) : STAGES.length);
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function relation(d: ProfileDiff): string {
   const [a, b] = [d.from, d.to];

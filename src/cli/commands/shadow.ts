@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../context.js';
-import { alignedTable, json } from '../output.js';
+import { alignedTable, json, plural } from '../output.js';
 import { MAX_ENTRIES, MAX_LINE_CHARS, ShadowReport } from '../shadow-report.js';
 import type { Command } from './command.js';
 
@@ -69,4 +69,3 @@ export function textReport(report: ShadowReport): string[] {
   return out;
 }
 
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
