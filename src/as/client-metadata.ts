@@ -11,7 +11,7 @@ const url = { type: 'string', minLength: 1, maxLength: 2048 };
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
 const list = (items: object, max = 20) => ({ type: 'array', maxItems: max, items });
 
-export const CLIENT_METADATA_SCHEMA = {
+const CLIENT_METADATA_SCHEMA = {
   type: 'object',
   properties: {
     redirect_uris: { ...list(url, 100), minItems: 1 },
@@ -62,7 +62,7 @@ export const CLIENT_METADATA_SCHEMA = {
   not: { required: ['jwks', 'jwks_uri'] },
 } as const;
 
-export const KNOWN_MEMBERS: ReadonlySet<string> = new Set(Object.keys(CLIENT_METADATA_SCHEMA.properties));
+const KNOWN_MEMBERS: ReadonlySet<string> = new Set(Object.keys(CLIENT_METADATA_SCHEMA.properties));
 
 let validate: ValidateFunction | undefined;
 

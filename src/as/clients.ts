@@ -75,7 +75,7 @@ export function clientKeys(client: RegisteredClient): unknown[] {
 }
 
 /** The profile a client is held to, or a refusal naming why it cannot be served. */
-export function profileOfClient(x: Exchange, client: RegisteredClient): CompiledProfile {
+function profileOfClient(x: Exchange, client: RegisteredClient): CompiledProfile {
   const id = client.metadata.fapi_profile ?? x.ctx.config.defaultProfile;
   const profile = x.snapshot.profiles.get(id);
   if (!profile) {

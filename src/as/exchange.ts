@@ -50,7 +50,7 @@ export function defaultProfile(ctx: AsContext, snapshot: ProfileSnapshot): Compi
   return profile;
 }
 
-export function newExchange(ctx: AsContext, endpoint: string, req: IncomingMessage, res: ServerResponse, snapshot: ProfileSnapshot): Exchange {
+function newExchange(ctx: AsContext, endpoint: string, req: IncomingMessage, res: ServerResponse, snapshot: ProfileSnapshot): Exchange {
   return {
     ctx, endpoint, req, res, snapshot, now: ctx.now(), profile: defaultProfile(ctx, snapshot),
     ...(ctx.config.shadowProfile ? { shadow: ctx.config.shadowProfile } : {}),

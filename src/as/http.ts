@@ -9,7 +9,7 @@ import { invalidRequest, OAuthError } from './errors.js';
 import { readBody as readRequestBody, undecodedCoding } from '../net/body.js';
 import { credentialHash } from './steps/credentials.js';
 
-export const FORM_MAX_BYTES = 64 * 1024;
+const FORM_MAX_BYTES = 64 * 1024;
 export const JSON_MAX_BYTES = 64 * 1024;
 
 export type Params = Record<string, string>;
@@ -33,7 +33,7 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
  * Parameters from a query string or form body: each at most once (RFC 6749 §3.1), UTF-8, at most
  * 100 of them. Parameters sent without a value are treated as omitted (§3.1 as well).
  */
-export function parseParams(text: string, where: string): Params {
+function parseParams(text: string, where: string): Params {
   const params: Params = Object.create(null) as Params;
   let count = 0;
   for (const [name, value] of new URLSearchParams(text)) {

@@ -27,7 +27,7 @@ interface KeyFile {
   keys: StoredKey[];
 }
 
-export const KEYS_FILE = 'keys.json';
+const KEYS_FILE = 'keys.json';
 
 /** Algorithms the AS can make keys for; anything else in a profile is reported, not guessed at. */
 const rsa = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits }).privateKey;

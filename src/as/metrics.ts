@@ -8,7 +8,7 @@
 import { Exposition, LabeledCounter } from '../log/prometheus.js';
 import { isStage } from '../engine/types.js';
 
-export const SHADOW_SERIES_LIMIT = 10_000;
+const SHADOW_SERIES_LIMIT = 10_000;
 
 /** allow, deny, or error: a deny that came from an engine failure (or a shadow profile that is not loaded). */
 export type Outcome = 'allow' | 'deny' | 'error';

@@ -5,7 +5,7 @@
  */
 import type { CompiledProfile } from '../engine/compiled-profile.js';
 
-export const SERVABLE_BASES = ['fapi1-baseline', 'fapi2-security'] as const;
+const SERVABLE_BASES = ['fapi1-baseline', 'fapi2-security'] as const;
 
 export function servable(profile: CompiledProfile): string | undefined {
   const chain = [profile.id, ...profile.resolved.extends];

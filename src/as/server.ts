@@ -71,7 +71,7 @@ export interface AsStartOptions extends AsOptions {
  * loaded profiles the server cannot serve are logged with their reasons and left out; their clients
  * are refused by name until they can be served.
  */
-export function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[] {
+function setProblems(ctx: AsContext, snapshot: ProfileSnapshot): string[] {
   const problems: string[] = [];
   const served = servedSet(ctx, snapshot);
   for (const [role, id] of [['default', ctx.config.defaultProfile], ['shadow', ctx.config.shadowProfile]] as const) {

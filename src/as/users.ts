@@ -20,12 +20,12 @@ interface StoredUser extends User {
   password: string;
 }
 
-export const DEMO_USERS: ReadonlyArray<{ username: string; password: string; name: string }> = [
+const DEMO_USERS: ReadonlyArray<{ username: string; password: string; name: string }> = [
   { username: 'alice', password: 'alice-demo-password', name: 'Alice Demo' },
   { username: 'bob', password: 'bob-demo-password', name: 'Bob Demo' },
 ];
 
-export function hashPassword(password: string): string {
+function hashPassword(password: string): string {
   const salt = randomBytes(16);
   return `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 32).toString('base64url')}`;
 }

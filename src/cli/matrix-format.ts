@@ -24,7 +24,7 @@ function escapeMarkdown(text: string): string {
 }
 
 /** A vector by where it is written: a path relative to the working directory when it lies beneath it. */
-export function vectorPlace(v: VectorRef, cwd = process.cwd()): string {
+function vectorPlace(v: VectorRef, cwd = process.cwd()): string {
   const rel = relative(cwd, v.file);
   const file = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : v.file.split(/[\\/]/).pop();
   return `${file}:${v.line}`;

@@ -11,7 +11,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isInnerList, parseDictionary, serializeDictionary, StructuredFieldError, type Dictionary } from './structured-fields.js';
 
-export const DIGEST_ALGORITHMS = ['sha-256', 'sha-512'] as const;
+const DIGEST_ALGORITHMS = ['sha-256', 'sha-512'] as const;
 export type DigestAlgorithm = (typeof DIGEST_ALGORITHMS)[number];
 
 const HASH: Readonly<Record<DigestAlgorithm, string>> = { 'sha-256': 'sha256', 'sha-512': 'sha512' };

@@ -44,7 +44,6 @@ export const nullValue = () => tlv(TAG.null, Buffer.alloc(0));
 export const boolean = (value: boolean) => tlv(TAG.boolean, Buffer.from([value ? 0xff : 0x00]));
 export const octetString = (value: Buffer) => tlv(TAG.octetString, value);
 export const utf8String = (value: string) => tlv(TAG.utf8String, Buffer.from(value, 'utf8'));
-export const ia5String = (value: string) => tlv(TAG.ia5String, Buffer.from(value, 'ascii'));
 
 /** A BIT STRING of whole bytes (no unused bits), as keys and signatures are. */
 export const bitString = (value: Buffer) => tlv(TAG.bitString, Buffer.concat([Buffer.from([0]), value]));

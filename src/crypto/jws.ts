@@ -8,7 +8,7 @@ import { compactVerify, type JWK } from 'jose';
 import { jwkThumbprint, KeyCache } from './jwk.js';
 
 /** Client JWTs are small; anything larger is refused before it is decoded. */
-export const JWT_MAX_CHARS = 16 * 1024;
+const JWT_MAX_CHARS = 16 * 1024;
 
 export class JwtFormatError extends Error {
   override name = 'JwtFormatError';

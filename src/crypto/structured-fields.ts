@@ -252,7 +252,7 @@ export function serializeKey(key: string): string {
   return key;
 }
 
-export function serializeString(value: string): string {
+function serializeString(value: string): string {
   let out = '"';
   for (const c of value) {
     if (c < ' ' || c > '~') throw new StructuredFieldError('a string can hold only printable ASCII');
@@ -284,7 +284,7 @@ function serializeDecimal(value: number): string {
   return rounded.toFixed(3).replace(/0{1,2}$/, '');
 }
 
-export function serializeParams(params: Parameters): string {
+function serializeParams(params: Parameters): string {
   return params.map(([key, value]) => `;${serializeKey(key)}${value === true ? '' : `=${serializeBareItem(value)}`}`).join('');
 }
 

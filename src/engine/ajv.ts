@@ -95,7 +95,7 @@ const linearRegExp: RegExpEngine = Object.assign(
  * size steps (~20 ns each here), so both the program and that product are bounded; a match
  * over budget throws, which fails its rule closed.
  */
-export const REGEX_LIMITS = { maxProgram: 2000, maxSteps: 1_000_000 } as const;
+const REGEX_LIMITS = { maxProgram: 2000, maxSteps: 1_000_000 } as const;
 
 function programSize(re: RE2JS, pattern: string): number {
   // re2js keeps its compiled program on an internal field; a version without it is refused

@@ -8,7 +8,7 @@ import { ruleSchemaProblems, untrustedAjv } from './ajv.js';
 import { canonicalJson } from './digest.js';
 import type { Settings } from './types.js';
 
-export const SCHEMA_LIMITS = { maxDepth: 32, maxNodes: 5000 } as const;
+const SCHEMA_LIMITS = { maxDepth: 32, maxNodes: 5000 } as const;
 
 export interface SchemaFailure {
   path: string;

@@ -7,9 +7,9 @@ import { SlotTable } from './logic/node.js';
 import { truthy } from './logic/values.js';
 import type { CompiledRule } from './rule.js';
 
-export const WHEN_UNKNOWN = 0;
-export const WHEN_TRUE = 1;
-export const WHEN_FALSE = 2;
+const WHEN_UNKNOWN = 0;
+const WHEN_TRUE = 1;
+const WHEN_FALSE = 2;
 
 export class CompiledStage {
   readonly rules: CompiledRule[] = [];

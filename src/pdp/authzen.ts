@@ -16,9 +16,9 @@ import { HttpError, MESSAGE_MAX, badRequest, toHttpError } from './errors.js';
 import { isPlainObject } from './limits.js';
 import type { Snapshot } from '../registry/registry.js';
 
-export const SUBJECT_TYPE = 'client';
-export const RESOURCE_TYPE = 'fapi_profile';
-export const SEMANTICS = ['execute_all', 'deny_on_first_deny', 'permit_on_first_permit'] as const;
+const SUBJECT_TYPE = 'client';
+const RESOURCE_TYPE = 'fapi_profile';
+const SEMANTICS = ['execute_all', 'deny_on_first_deny', 'permit_on_first_permit'] as const;
 export type Semantic = (typeof SEMANTICS)[number];
 
 /** One AuthZEN decision, kept as its JSON text (see decisionMembers) and its boolean. */

@@ -128,7 +128,7 @@ const NATIVE_MEMBERS = new Set(['profile', 'stage', 'facts', 'explain']);
 const NATIVE_PATHS: InputPaths = { profile: '/profile', stage: '/stage', facts: (p) => `/facts${p}` };
 
 /** Our own API is strict: an unknown member is a typo the caller wants to hear about. */
-export function parseDecideRequest(body: unknown): { explain: boolean } & Pick<DecisionInput, 'profile' | 'stage' | 'facts'> {
+function parseDecideRequest(body: unknown): { explain: boolean } & Pick<DecisionInput, 'profile' | 'stage' | 'facts'> {
   if (!isPlainObject(body)) throw badRequest('the request body must be a JSON object {profile, stage, facts}');
   for (const key of Object.keys(body)) {
     if (!NATIVE_MEMBERS.has(key)) throw badRequest(`unknown member ${quote(key)}; expected profile, stage, facts and optionally explain`, `/${pointerToken(key, ECHO_MAX)}`);
@@ -191,6 +191,6 @@ const NATIVE: RefusalStyle = {
 };
 
 /** The native response: `{decision_id, decision, profile, stage, error?, status?, violations, warnings, engine_error?, explain?}`. */
-export function decisionJson(decisionId: string, d: Decision): string {
+function decisionJson(decisionId: string, d: Decision): string {
   return `{"decision_id":"${decisionId}","decision":"${d.decision}",${decisionMembers(d, NATIVE)}}`;
 }

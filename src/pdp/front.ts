@@ -21,7 +21,7 @@ interface DecisionRoute {
   handle: (ctx: PdpContext, body: unknown, explain: boolean, meta: RequestMeta) => unknown;
 }
 
-export const DECISION_ROUTES: ReadonlyMap<string, DecisionRoute> = new Map<string, DecisionRoute>([
+const DECISION_ROUTES: ReadonlyMap<string, DecisionRoute> = new Map<string, DecisionRoute>([
   ['/v1/decide', { api: 'native', style: 'native', bodyExplain: true, handle: handleDecide }],
   ['/access/v1/evaluation', { api: 'authzen', style: 'authzen', bodyExplain: false, handle: handleEvaluation }],
   ['/access/v1/evaluations', { api: 'authzen', style: 'authzen', bodyExplain: false, handle: handleEvaluations }],

@@ -53,7 +53,7 @@ const MAX_PENDING_RECORDS = 256;
  * (a write per line would cost more than the decision itself) at least every FLUSH_MS, and drops
  * — and counts — lines rather than buffering without bound when the destination stalls.
  */
-export class BatchedDestination {
+class BatchedDestination {
   static readonly FLUSH_MS = 200;
   static readonly BATCH_BYTES = 16 * 1024;
   static readonly MAX_PENDING_BYTES = 8 * 1024 * 1024;

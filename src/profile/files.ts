@@ -8,7 +8,7 @@ import { ProfileLoadError } from './diagnostics.js';
 import { documentDigest, idFromFile } from './documents.js';
 import { parseSource, YAML_LIMITS } from './source.js';
 
-export const MAX_FILES = 1000;
+const MAX_FILES = 1000;
 
 /** The profiles shipped with the package: `profiles/` beside its package.json (from src/ or dist/src/). */
 export const BUNDLED_PROFILES_DIR = (() => {

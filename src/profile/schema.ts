@@ -79,7 +79,7 @@ export function testsFileSchemaProblems(data: unknown): SchemaProblem[] {
 }
 
 /** Checks a fully resolved settings tree (after an overlay's operators) against the settings schema. */
-export function settingsSchemaProblems(settings: unknown): SchemaProblem[] {
+function settingsSchemaProblems(settings: unknown): SchemaProblem[] {
   // Checked as the settings of a minimal base document: one compiled validator serves both uses.
   const probe = { id: 'settings-check', title: 'settings', version: '0', spec: 'https://settings.invalid', settings, rules: [] };
   return profileValidator

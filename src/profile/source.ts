@@ -68,7 +68,7 @@ function compose(tokens: readonly CST.Token[], length: number): Document.Parsed 
  * The offset of the first collection nested more than `max` levels deep in the syntax tree, or
  * undefined. Iterative, with an explicit stack, so the check itself cannot overflow.
  */
-export function tooDeep(tokens: readonly CST.Token[], max: number): number | undefined {
+function tooDeep(tokens: readonly CST.Token[], max: number): number | undefined {
   const stack: Array<[CST.Token | undefined, number]> = tokens.map((t) => [t, 0]);
   while (stack.length) {
     const [token, depth] = stack.pop() as [CST.Token | undefined, number];
@@ -132,7 +132,7 @@ interface ShapeProblem {
  * Depth, size and prototype-key bounds, checked before ajv sees the value. The scan allocates
  * nothing on the way; the path of a problem is only worked out once one is found.
  */
-export function hostileShape(value: unknown, limits: { maxDepth: number; maxNodes: number }): ShapeProblem | null {
+function hostileShape(value: unknown, limits: { maxDepth: number; maxNodes: number }): ShapeProblem | null {
   const budget = { nodes: limits.maxNodes };
   if (clean(value, limits.maxDepth, budget)) return null;
   if (budget.nodes < 0) return { path: '', message: `the document has more than ${limits.maxNodes} values` };

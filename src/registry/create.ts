@@ -30,7 +30,7 @@ export interface SourceOptions {
   fetch?: typeof fetch;
 }
 
-export function createSources(options: SourceOptions): ProfileSource[] {
+function createSources(options: SourceOptions): ProfileSource[] {
   const bundles = options.bundles ?? [];
   if (bundles.length && !options.trust?.keys.length) {
     throw new Error('a bundle source needs --trust <jwks.json> with at least one key: bundles are always verified');

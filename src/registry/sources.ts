@@ -398,12 +398,12 @@ async function readLimited(response: Response, max: number, location: string): P
 }
 
 /** URLs may carry credentials or signed query strings: neither is shown in status, metrics or logs. */
-export function redactUrl(url: URL): string {
+function redactUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
 /** Every URL inside a message (from fetch, say), redacted the same way. */
-export function redactUrls(message: string): string {
+function redactUrls(message: string): string {
   return message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (m) => {
     try {
       return redactUrl(new URL(m));

@@ -18,12 +18,12 @@ import { servedSet, whyNotServed } from '../served.js';
 import { IMPLEMENTED_RESPONSE_MODES } from '../steps/authorization-response.js';
 import { IMPLEMENTED_GRANT_TYPES } from '../steps/tokens.js';
 
-export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'accounts'];
+const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'accounts'];
 
 /** Members naming algorithms the server signs with: only those it has a key for are advertised. */
 const SIGNED_BY_SERVER = ['id_token_signing_alg_values_supported', 'authorization_signing_alg_values_supported', 'introspection_signing_alg_values_supported'];
 
-export function discoveryDocument(ctx: AsContext, profile: CompiledProfile, keys: SigningKeys): Record<string, unknown> {
+function discoveryDocument(ctx: AsContext, profile: CompiledProfile, keys: SigningKeys): Record<string, unknown> {
   const u = ctx.config.urls;
   const derived = profile.metadata(ctx.config.issuer, {
     authorization_endpoint: u.authorization,
@@ -93,7 +93,7 @@ export function profileDocument(ctx: AsContext, snapshot: ProfileSnapshot, profi
 }
 
 /** The document of a served profile, or without one the merged document of all served profiles. */
-export function currentDocument(ctx: AsContext, snapshot: ProfileSnapshot, profileId?: string): Record<string, unknown> | undefined {
+function currentDocument(ctx: AsContext, snapshot: ProfileSnapshot, profileId?: string): Record<string, unknown> | undefined {
   const served = servedSet(ctx, snapshot).profiles;
   const chosen = profileId === undefined ? served : served.filter((p) => p.id === profileId);
   if (!chosen.length) return undefined;

@@ -13,7 +13,7 @@ export interface SenderConstraint {
 }
 
 /** Whether the token request's code_verifier matches the challenge stored with the code. */
-export function pkceVerified(code: CodeRecord, verifier: string | undefined): boolean {
+function pkceVerified(code: CodeRecord, verifier: string | undefined): boolean {
   if (verifier === undefined || code.code_challenge === undefined) return false;
   return verifierMatches(verifier, code.code_challenge, code.code_challenge_method);
 }

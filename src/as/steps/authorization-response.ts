@@ -62,7 +62,7 @@ export interface ApprovedRequest {
 }
 
 /** Records the grant the user approved and a code for it; returns the code. */
-export async function issueCode(x: Exchange, client: RegisteredClient, request: ApprovedRequest, user: User, authTime: number): Promise<string> {
+async function issueCode(x: Exchange, client: RegisteredClient, request: ApprovedRequest, user: User, authTime: number): Promise<string> {
   const p = request.params;
   const grant: Grant = {
     grant_id: randomCredential(), client_id: client.client_id, sub: user.sub, scope: str(p.scope) ?? '', created_at: x.now,
@@ -130,7 +130,7 @@ export type ResponseMode = (typeof IMPLEMENTED_RESPONSE_MODES)[number];
  * (query for code, fragment when an ID token travels in the front channel; OAuth 2.0 Multiple
  * Response Types §5, JARM §2.3.4 for `jwt`).
  */
-export function responseModeOf(params: Record<string, unknown>): ResponseMode {
+function responseModeOf(params: Record<string, unknown>): ResponseMode {
   const hybrid = str(params.response_type)?.split(' ').includes('id_token') ?? false;
   const asked = (IMPLEMENTED_RESPONSE_MODES as readonly string[]).includes(str(params.response_mode) ?? '') ? (params.response_mode as ResponseMode) : undefined;
   if (asked === 'jwt') return hybrid ? 'fragment.jwt' : 'query.jwt';
@@ -162,7 +162,7 @@ export async function redirectError(x: Exchange, client: RegisteredClient, param
 const REDIRECT_STATUS = 303;
 
 /** Sends the answer to the client, once the profile accepts what would be sent. */
-export async function respondToClient(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, body: Record<string, string | undefined>, idToken?: IssuedIdToken): Promise<void> {
+async function respondToClient(x: Exchange, client: RegisteredClient, params: Record<string, unknown>, body: Record<string, string | undefined>, idToken?: IssuedIdToken): Promise<void> {
   const redirectUri = str(params.redirect_uri);
   if (!redirectUri) throw new OAuthError('server_error', 'the request has no redirect_uri to answer to', 500);
   const mode = responseModeOf(params);

@@ -24,7 +24,7 @@ function proofHeader(x: Exchange): string | undefined {
   return values[0];
 }
 
-export function nonceRequired(x: Exchange): boolean {
+function nonceRequired(x: Exchange): boolean {
   return (x.profile.settings.dpop as { nonce_required: boolean }).nonce_required;
 }
 

@@ -31,7 +31,7 @@ export interface SignedResourceRequest {
 }
 
 /** The request as RFC 9421 sees it: its method, the URI the client addressed, every field line. */
-export function requestMessage(x: Exchange): HttpRequestMessage {
+function requestMessage(x: Exchange): HttpRequestMessage {
   const origin = new URL(x.ctx.config.issuer).origin;
   return { method: x.req.method ?? 'GET', targetUri: new URL(x.req.url ?? '/', origin).href, headers: fieldsFromRawHeaders(x.req.rawHeaders) };
 }

@@ -17,12 +17,12 @@ export function signingAlg(x: Exchange, registered: unknown, allowed: readonly s
   return allowed.find((alg) => keys.has(alg));
 }
 
-export function idTokenAlg(x: Exchange, client: RegisteredClient): string | undefined {
+function idTokenAlg(x: Exchange, client: RegisteredClient): string | undefined {
   return signingAlg(x, client.metadata.id_token_signed_response_alg, (x.profile.settings.signing_algs as { id_token: string[] }).id_token);
 }
 
 /** The hash of OIDC Core §3.3.2.11 (at_hash, c_hash, s_hash): the left half of the digest the alg uses. */
-export function halfHash(value: string, alg: string): string {
+function halfHash(value: string, alg: string): string {
   const bits = /(384)$/.test(alg) ? 'sha384' : /(512)$/.test(alg) || alg === 'EdDSA' || alg === 'Ed25519' ? 'sha512' : 'sha256';
   const digest = createHash(bits).update(value, 'ascii').digest();
   return digest.subarray(0, digest.length / 2).toString('base64url');

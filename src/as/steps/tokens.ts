@@ -75,7 +75,7 @@ export function accessTokenLifetime(x: Exchange, bound: boolean): number {
   return Math.max(Math.min(x.ctx.config.accessTokenLifetime, max), Math.min(l.access_token_min, max));
 }
 
-export function confirmationOf(binding: SenderConstraint | undefined): Confirmation | undefined {
+function confirmationOf(binding: SenderConstraint | undefined): Confirmation | undefined {
   if (binding?.method === 'dpop' && binding.dpop_jkt) return { jkt: binding.dpop_jkt };
   if (binding?.method === 'mtls' && binding.mtls_thumbprint) return { 'x5t#S256': binding.mtls_thumbprint };
   return undefined;

@@ -6,7 +6,7 @@ import { EXIT, loadFor, profileDirs, requireProfile, UsageError, type Io } from 
 import type { Command } from './command.js';
 import { json } from '../output.js';
 
-export const MAX_FACTS_BYTES = 1024 * 1024;
+const MAX_FACTS_BYTES = 1024 * 1024;
 
 export const check: Command = {
   name: 'check',
@@ -57,7 +57,7 @@ async function readFacts(source: string, io: Io): Promise<unknown> {
   }
 }
 
-export function humanDecision(d: Decision): string {
+function humanDecision(d: Decision): string {
   const lines = [`${d.decision.toUpperCase()}  ${d.profile.id} ${d.profile.version} (${d.profile.digest})  stage ${d.stage}${d.error ? `  ${d.error} (${d.status})` : ''}${d.engine_error ? '  [engine error]' : ''}`];
   for (const v of d.violations) lines.push(`  x ${v.rule} [${v.clause}] at ${v.path || '/'}: ${v.message}`);
   for (const w of d.warnings) lines.push(`  ! ${w.rule} [${w.clause}] at ${w.path || '/'}: ${w.message}`);

@@ -78,7 +78,7 @@ type DiffWaiver = ProfileDiff['waivers'][number] & { from?: unknown; to?: unknow
 const sameWaiver = (x: DiffWaiver, y: DiffWaiver) => x.profile === y.profile && x.rule === y.rule && x.setting === y.setting;
 
 /** A regulator's summary of b against a: what is stricter, what is new, what is waived, and why. */
-export function humanDiff(d: ProfileDiff & { waivers: DiffWaiver[] }): string {
+function humanDiff(d: ProfileDiff & { waivers: DiffWaiver[] }): string {
   const lines = [
     `${d.to.id}: ${d.to.title} ${d.to.version}`,
     `  against ${d.from.id}: ${d.from.title} ${d.from.version}`,

@@ -29,9 +29,9 @@ export function pdpOptions(prefix = ''): Options {
   };
 }
 
-export const SERVE_OPTIONS: Options = { ...SOURCE_OPTIONS, ...pdpOptions() };
+const SERVE_OPTIONS: Options = { ...SOURCE_OPTIONS, ...pdpOptions() };
 
-export const SERVE_USAGE = `fapi-policy serve [options]
+const SERVE_USAGE = `fapi-policy serve [options]
 
 Starts the policy decision service (native API and OpenID AuthZEN 1.0) on http://127.0.0.1:8181.
 

@@ -50,7 +50,7 @@ async function readSource(report: ShadowReport, source: string, io: Io): Promise
 }
 
 /** The report as aligned text: a block per shadow profile, a table of clients per rule. */
-export function textReport(report: ShadowReport): string[] {
+function textReport(report: ShadowReport): string[] {
   const data = report.toJSON();
   const l = report.lines;
   const out = [`${l.read} lines read: ${l.shadow} shadow, ${l.ignored} other, ${l.malformed} malformed, ${l.too_long} too long` +

@@ -13,7 +13,7 @@ import { readVar, SlotTable, type Evaluator, type Node, type Scope } from './nod
 
 export type { Evaluator } from './node.js';
 
-export const LOGIC_LIMITS = { maxDepth: 32, maxNodes: 2000 } as const;
+const LOGIC_LIMITS = { maxDepth: 32, maxNodes: 2000 } as const;
 
 export interface CompileOptions {
   settings: Settings;
@@ -93,7 +93,7 @@ function compileNode(c: Compiler, expr: unknown, scope: Scope, at: string, depth
   return factory({ compiler: c, args, scope, at: `${at}/${pointerToken(op)}`, argAt, depth: depth + 1 });
 }
 
-export function toEvaluator(node: Node): Evaluator {
+function toEvaluator(node: Node): Evaluator {
   if (node.constant) {
     const value = node.value;
     return () => value;

@@ -189,6 +189,6 @@ export function compiledWalk(path: readonly string[]): (root: unknown) => unknow
   return reader(parseSegments(path));
 }
 
-export function toPointer(segments: readonly string[]): string {
+function toPointer(segments: readonly string[]): string {
   return segments.map((s) => '/' + pointerToken(s)).join('');
 }

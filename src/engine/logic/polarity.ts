@@ -219,7 +219,7 @@ const TOTAL = new Set(['!', '!!', 'and', 'or', 'if', '?:', '==', '===', '!=', '!
  * Whether evaluating an expression can throw (a missing fact, a malformed one): conservative,
  * true unless it reads no facts or only reads them with defaults through operators that never throw.
  */
-export function mayFail(expr: unknown): boolean {
+function mayFail(expr: unknown): boolean {
   if (expr === null || typeof expr !== 'object') return false;
   if (Array.isArray(expr)) return expr.some(mayFail);
   const [op] = Object.keys(expr);
