@@ -170,7 +170,7 @@ async function judge(metadata: Record<string, unknown>, values: Values): Promise
     const record = servedRecord(values);
     const setting = {
       snapshot,
-      ...(record ? { notServed: (id: string) => record.excluded[id]?.join('; ') } : {}),
+      ...(record ? { notServed: (id: string) => (Object.hasOwn(record.excluded, id) ? record.excluded[id]?.join('; ') : undefined) } : {}),
       defaultProfile: flag(values, process.env, 'default-profile', 'FAPI_POLICY_PROFILE') ?? DEFAULT_PROFILE,
       issuer: checkIssuer(flag(values, process.env, 'issuer', 'FAPI_POLICY_ISSUER') ?? `https://localhost:${DEFAULT_AS_PORT}`),
       now: Math.floor(Date.now() / 1000),
